@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("empirical: not yet implemented");
+    std::process::exit(2);
+}

@@ -1,0 +1,1 @@
+//! Figures of the paper as PNG and SVG.

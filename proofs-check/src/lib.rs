@@ -1,0 +1,1 @@
+//! Executable claims for Section 4 and Appendices A, E, F.
