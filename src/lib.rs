@@ -10,3 +10,5 @@
 pub use bridge;
 pub use empirical_rules;
 pub use theory;
+
+pub mod bench_track;
