@@ -263,6 +263,80 @@ pub fn eq4_error(
     })
 }
 
+/// Eq. 4 when the ground truth is one constant value `c` for every pair (the
+/// theory's rule (*) has truth 1 for every `x_t`). The regressor `x ≡ c` does
+/// not vary, so the OLS intercept is not identifiable; the line through the
+/// origin is used (`β̂0 = 0`, `β̂1 = mean(y)/c`, truth line `y = x`). Section
+/// 5.1 says the bias error measures `|E[y − ŷ]|`: here that is
+/// `|mean(y) − c|` (equal to `|β̂1 − 1| + |β̂0|` when `c = 1`). The variance
+/// part is the standard deviation of the residuals `mean(y) − y`, i.e. of `y`.
+/// R² is undefined (a constant regressor explains nothing), so none is
+/// reported.
+///
+/// With `y = ψ_t·β_t²/α_t` and `c = 1` this is exactly the theory's `E_bias`
+/// and `sqrt(E_variance)` (Section 4) divided by `α_t/β_t²` (Section 5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ConstantTruthError {
+    /// The constant ground truth.
+    pub truth: f64,
+    /// Mean of the estimates.
+    pub mean: f64,
+    /// `|mean(y) − truth|`.
+    pub bias_part: f64,
+    /// `sqrt(Var(y))` with the chosen [`Ddof`].
+    pub variance_part: f64,
+    /// `bias_part + variance_part`.
+    pub total: f64,
+    /// Number of estimates.
+    pub n: usize,
+}
+
+/// Eq. 4 against a constant truth (see [`ConstantTruthError`]).
+pub fn eq4_constant_truth(
+    truth: f64,
+    y: &[f64],
+    ddof: Ddof,
+) -> Result<ConstantTruthError, MetricError> {
+    let need = match ddof {
+        Ddof::Population => 1,
+        Ddof::Sample => 2,
+    };
+    if y.len() < need {
+        return Err(MetricError::TooFewPoints { need, got: y.len() });
+    }
+    if !truth.is_finite() {
+        return Err(MetricError::NonFinite {
+            index: 0,
+            x: truth,
+            y: f64::NAN,
+        });
+    }
+    if let Some((index, &v)) = y.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(MetricError::NonFinite {
+            index,
+            x: truth,
+            y: v,
+        });
+    }
+    let n = y.len() as f64;
+    let mean = y.iter().sum::<f64>() / n;
+    let denom = match ddof {
+        Ddof::Population => n,
+        Ddof::Sample => n - 1.0,
+    };
+    let var = y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / denom;
+    let bias_part = (mean - truth).abs();
+    let variance_part = var.max(0.0).sqrt();
+    Ok(ConstantTruthError {
+        truth,
+        mean,
+        bias_part,
+        variance_part,
+        total: bias_part + variance_part,
+        n: y.len(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,5 +402,38 @@ mod tests {
         assert!(tx.len() < x.len());
         let (_, ty) = trim(&x, &y, Trim::PAPER_PER_COORDINATE).unwrap();
         assert!(!ty.contains(&5000.0));
+    }
+
+    #[test]
+    fn constant_truth_hand_values() {
+        // y = 1.2 ± 0.1: bias 0.2, population sd 0.1, Error 0.3.
+        let y = [1.1, 1.3, 1.1, 1.3];
+        let e = eq4_constant_truth(1.0, &y, Ddof::Population).unwrap();
+        assert!((e.bias_part - 0.2).abs() < 1e-12);
+        assert!((e.variance_part - 0.1).abs() < 1e-12);
+        assert!((e.total - 0.3).abs() < 1e-12);
+        let p = eq4_constant_truth(1.0, &[1.0; 5], Ddof::Population).unwrap();
+        assert_eq!(p.total, 0.0);
+        assert!(matches!(
+            eq4_constant_truth(1.0, &[], Ddof::Population),
+            Err(MetricError::TooFewPoints { .. })
+        ));
+        assert!(matches!(
+            eq4_constant_truth(1.0, &[1.0, f64::INFINITY], Ddof::Population),
+            Err(MetricError::NonFinite { index: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn constant_truth_is_the_limit_of_eq4_with_spread_x() {
+        // Eq. 4 with x = 1 + h·s_i (s_i orthogonal to the y noise) tends to the
+        // constant-truth value as h -> 0 once the intercept is forced to 0; here
+        // we check the variance part, which does not depend on that choice:
+        // y independent of x => OLS slope ~ 0 and residual sd = sd(y).
+        let x = [1.0 - 1e-3, 1.0 + 1e-3, 1.0 + 1e-3, 1.0 - 1e-3];
+        let y = [1.1, 1.1, 1.3, 1.3];
+        let full = eq4_error(&x, &y, 1.0, Trim::None, Ddof::Population).unwrap();
+        let c = eq4_constant_truth(1.0, &y, Ddof::Population).unwrap();
+        assert!((full.variance_part - c.variance_part).abs() < 1e-12);
     }
 }

@@ -1,0 +1,144 @@
+//! Figures 12-14 style sweeps (App. D.3): R² and the Eq. 4 Error of the
+//! sampled images against a swept setting (training epochs, training-set
+//! size, image resolution), one point per run directory.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::error::{draw_err, PlotError};
+use crate::render::{padded_range, text, Figure};
+
+/// One point of a sweep: a run's setting and its Eq. 4 summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepPoint {
+    /// Value of the swept setting (e.g. 400 epochs).
+    pub value: f64,
+    /// R² of the fit.
+    pub r_squared: f64,
+    /// Eq. 4 Error.
+    pub error: f64,
+    /// Run directory name, for the caption.
+    pub run: String,
+}
+
+/// R² and Error against one swept setting.
+#[derive(Debug, Clone)]
+pub struct SweepFigure {
+    variable: String,
+    task: String,
+    points: Vec<SweepPoint>,
+}
+
+impl SweepFigure {
+    /// Errors on an empty sweep or non-finite values.
+    pub fn new(
+        variable: impl Into<String>,
+        task: impl Into<String>,
+        mut points: Vec<SweepPoint>,
+    ) -> Result<Self, PlotError> {
+        if points.is_empty() {
+            return Err(PlotError::Empty {
+                figure: "sweep",
+                what: "no runs in the sweep".into(),
+            });
+        }
+        if points
+            .iter()
+            .any(|p| !p.value.is_finite() || !p.error.is_finite())
+        {
+            return Err(PlotError::Invalid {
+                figure: "sweep",
+                what: "non-finite setting or Error".into(),
+            });
+        }
+        points.sort_by(|a, b| a.value.total_cmp(&b.value));
+        Ok(SweepFigure {
+            variable: variable.into(),
+            task: task.into(),
+            points,
+        })
+    }
+}
+
+impl Figure for SweepFigure {
+    const NAME: &'static str = "sweep";
+    fn size(&self) -> (u32, u32) {
+        (1000, 460)
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        let (title, body) = root.split_vertically(44);
+        title
+            .draw(&Text::new(
+                format!(
+                    "Task {}: fine-rule fit of DDPM samples vs {} ({} runs)",
+                    self.task,
+                    self.variable,
+                    self.points.len()
+                ),
+                (16, 12),
+                text(20.0),
+            ))
+            .map_err(draw_err)?;
+        let cells = body.split_evenly((1, 2));
+        let (xl, xh) =
+            padded_range(self.points.iter().map(|p| p.value), 0.08).unwrap_or((0.0, 1.0));
+        let series: [(&str, Box<dyn Fn(&SweepPoint) -> f64>, RGBColor); 2] = [
+            (
+                "R² of the OLS fit (dimensionless)",
+                Box::new(|p| p.r_squared),
+                BLUE,
+            ),
+            (
+                "Eq. 4 Error (feature units, fraction of image)",
+                Box::new(|p| p.error),
+                RED,
+            ),
+        ];
+        for ((label, f, colour), area) in series.iter().zip(cells.iter()) {
+            let ys: Vec<f64> = self.points.iter().map(|p| f(p)).collect();
+            let (yl, yh) = padded_range(
+                ys.iter().copied().filter(|v| v.is_finite()).chain([0.0]),
+                0.1,
+            )
+            .unwrap_or((0.0, 1.0));
+            let mut chart = ChartBuilder::on(area)
+                .margin(12)
+                .x_label_area_size(44)
+                .y_label_area_size(60)
+                .build_cartesian_2d(xl..xh, yl..yh)
+                .map_err(draw_err)?;
+            chart
+                .configure_mesh()
+                .x_desc(self.variable.clone())
+                .y_desc(*label)
+                .label_style(text(13.0))
+                .axis_desc_style(text(14.0))
+                .light_line_style(WHITE)
+                .draw()
+                .map_err(draw_err)?;
+            let pts: Vec<(f64, f64)> = self
+                .points
+                .iter()
+                .zip(&ys)
+                .filter(|(_, y)| y.is_finite())
+                .map(|(p, y)| (p.value, *y))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))
+                .map_err(draw_err)?;
+            chart
+                .draw_series(
+                    pts.iter()
+                        .map(|&(x, y)| Circle::new((x, y), 5, colour.filled())),
+                )
+                .map_err(draw_err)?;
+            chart
+                .draw_series(
+                    pts.iter()
+                        .map(|&(x, y)| Text::new(format!("{y:.3}"), (x, y), text(12.0))),
+                )
+                .map_err(draw_err)?;
+        }
+        Ok(())
+    }
+}

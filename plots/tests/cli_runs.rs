@@ -1,0 +1,77 @@
+//! The CLI reads run directories: a fake run made from generated images (so
+//! no DDPM is needed) yields Figures 4, 5, the sweeps and the sample grid;
+//! an empty runs folder makes `fig4` a skip with a reason.
+
+use std::path::Path;
+
+use empirical_rules::{EvalConfig, GenConfig, Kind, Task};
+use plots::cli::{make, Args, Outcome, Which};
+
+fn fake_run(root: &Path, name: &str, task: Task, epochs: usize, seed: u64) {
+    let dir = root.join(name);
+    std::fs::create_dir_all(dir.join("eval")).unwrap();
+    std::fs::create_dir_all(dir.join("samples")).unwrap();
+    let data = empirical_rules::generate(&GenConfig {
+        task,
+        n: 24,
+        size: 32,
+        seed,
+        kind: Kind::Train,
+    })
+    .unwrap();
+    for (i, img) in data.images.iter().enumerate() {
+        img.save(dir.join(format!("samples/{i:05}.png"))).unwrap();
+    }
+    let mut report = empirical_rules::evaluate(task, &data.images, &EvalConfig::default()).unwrap();
+    let train =
+        empirical_rules::evaluate(task, &data.images[..12], &EvalConfig::default()).unwrap();
+    empirical_rules::eval::add_nearest_neighbours(&mut report, &train.per_image);
+    std::fs::write(
+        dir.join("eval/results.json"),
+        serde_json::to_string(&report).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        format!("task = \"{}\"\n[train]\nepochs = {epochs}\n", task.letter()),
+    )
+    .unwrap();
+}
+
+fn args(runs: &Path, out: &Path, which: Which) -> Args {
+    use clap::Parser;
+    let mut a = Args::parse_from(["plots", "fig4"]);
+    a.which = which;
+    a.runs = runs.to_path_buf();
+    a.out = out.to_path_buf();
+    a
+}
+
+#[test]
+fn figures_from_run_directories() {
+    let root = tempfile::tempdir().unwrap();
+    let runs = root.path().join("runs");
+    fake_run(&runs, "a_e200", Task::A, 200, 1);
+    fake_run(&runs, "a_e400", Task::A, 400, 2);
+    let out = std::env::var_os("PLOTS_TEST_OUT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or(root.path().join("out"));
+    for which in [Which::Fig4, Which::Fig5, Which::Sweep, Which::Grid] {
+        match make(which, &args(&runs, &out, which)).unwrap() {
+            Outcome::Made(files) => {
+                assert!(!files.is_empty(), "{which:?}");
+                for f in files {
+                    assert!(std::fs::metadata(&f.png).unwrap().len() > 1000);
+                    assert!(std::fs::metadata(&f.svg).unwrap().len() > 1000);
+                }
+            }
+            Outcome::Skipped(why) => panic!("{which:?} skipped: {why}"),
+        }
+    }
+    // No runs: a skip with a reason, not a failure.
+    let empty = root.path().join("none");
+    match make(Which::Fig4, &args(&empty, &out, Which::Fig4)).unwrap() {
+        Outcome::Skipped(why) => assert!(why.contains("no run"), "{why}"),
+        Outcome::Made(_) => panic!("made a figure from nothing"),
+    }
+}
