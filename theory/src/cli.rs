@@ -1,4 +1,4 @@
-//! Command-line interface: `theory stationary|psi|fig6|mc-epoch ...` (see `--help`).
+//! Command-line interface: `theory stationary|psi|fig6|mc-epoch|floor ...` (see `--help`).
 //! Usage errors (bad flag values) print `error: invalid value for --FLAG: ...` and exit with code 2.
 
 use crate::bound::thm44_lower_bound;
@@ -37,6 +37,9 @@ pub enum Command {
     Fig6(Common),
     /// Time one App. F Monte Carlo epoch (n data x n_eps noises) at the initialisation.
     McEpoch(McArgs),
+    /// Issue 9: per-patch vs joint vs structured networks, rule-aware objective, Bayes-optimal
+    /// reference; writes floor.csv, floor_lambda.csv, floor.json into --out.
+    Floor(crate::floor::FloorArgs),
 }
 
 /// Flags shared by the subcommands.
@@ -429,6 +432,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Command::Floor(a) => crate::floor::run_floor_cli(&a)?,
         Command::McEpoch(a) => {
             let s = a.common.setting()?;
             if a.n == 0 || a.n_eps == 0 {

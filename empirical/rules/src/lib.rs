@@ -1,1 +1,40 @@
-//! Tasks A-D (App. C) and the rule evaluator (Sec. 3.2).
+//! Tasks A-D of the paper (Section 3.1, Appendix C), their contrastive (Section 5, App. G)
+//! and coarse-violating sets, and the rule evaluator of Section 3.2 (Fig. 2, App. D.2).
+//!
+//! Usable without burn: the `empirical-rules` binary generates data (`data`) and scores any
+//! model's samples (`eval`), the `empirical` binary re-exports the same [`cli`] commands.
+//!
+//! Layout (one job per module):
+//! - [`task`]: the four tasks, their elements, features and target slopes `k`.
+//! - [`color`]: OpenCV-convention HSV, the colour ranges of Appendix C.
+//! - [`render`]: coverage-exact anti-aliased rasterisation of boxes and disks.
+//! - [`generate`]: seeded generators, [`generate::Dataset::write_dir`].
+//! - [`tensor`]: NCHW `f32` conversion for training code.
+//! - [`io`]: loading PNG folders / `.npy` files, atomic writes.
+//! - [`eval`]: masks, components, sub-pixel key points, coarse/fine verdicts and summary.
+//! - [`cli`]: clap commands `data` and `eval`.
+//! - [`bench_support`]: fixed workloads for the coordinator's criterion benches.
+//!
+//! Differences between the paper and its authors' code, the evaluator's documented choices and
+//! measured accuracy: see `README.md` of this crate.
+
+// Index loops over colour channels / pixels read closer to the maths than iterator chains.
+#![allow(clippy::needless_range_loop)]
+
+pub mod bench_support;
+pub mod cli;
+pub mod color;
+pub mod error;
+pub mod eval;
+pub mod generate;
+pub mod io;
+pub mod render;
+pub mod task;
+pub mod tensor;
+
+pub use error::{Error, Result};
+pub use eval::{evaluate, EvalConfig, EvalReport, ImageResult, Summary};
+pub use generate::{generate, Dataset, GenConfig, Kind, Record};
+pub use io::{load_images, load_images_lenient};
+pub use task::Task;
+pub use tensor::{from_chw_f32, to_chw_f32, try_from_chw_f32};

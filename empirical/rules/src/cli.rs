@@ -1,0 +1,248 @@
+//! Command-line front ends `data` and `eval` (used by this crate's `empirical-rules` binary and by
+//! the `empirical` binary).
+//!
+//! ```text
+//! empirical-rules data --task A --n 4000 --size 32 --seed 0 --out DIR [--kind train|contrastive|coarse-violating] [--delta 0.1]
+//! empirical-rules eval --task A --samples PATH [--train DIR] --out results.json [--csv per_image.csv] [--ranges strict|loose]
+//! ```
+use crate::color::RangeSet;
+use crate::error::{Error, Result};
+use crate::eval::{evaluate_loaded, EvalConfig, EvalReport, TrimVariant};
+use crate::generate::{generate, GenConfig, Kind};
+use crate::io::{atomic_write, load_images_lenient};
+use crate::task::Task;
+use clap::{Args, ValueEnum};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+fn parse_task(s: &str) -> std::result::Result<Task, String> {
+    s.parse::<Task>().map_err(|e| e.to_string())
+}
+fn parse_ranges(s: &str) -> std::result::Result<RangeSet, String> {
+    s.parse::<RangeSet>().map_err(|e| e.to_string())
+}
+fn parse_trim(s: &str) -> std::result::Result<TrimVariant, String> {
+    s.parse::<TrimVariant>().map_err(|e| e.to_string())
+}
+
+/// Which set `data` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    Train,
+    Contrastive,
+    CoarseViolating,
+}
+
+/// `data`: generate a task's images with ground truth (PNGs, manifest.csv, images.npy).
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Task: A, B, C or D.
+    #[arg(long, value_parser = parse_task)]
+    pub task: Task,
+    /// Number of images.
+    #[arg(long, default_value_t = 2000)]
+    pub n: usize,
+    /// Image side in pixels.
+    #[arg(long, default_value_t = 32)]
+    pub size: u32,
+    /// Random seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Which set.
+    #[arg(long, value_enum, default_value_t = KindArg::Train)]
+    pub kind: KindArg,
+    /// Contrastive classes 0/2 scale the rule's dependent length by 1 -+ delta.
+    #[arg(long, default_value_t = 0.1)]
+    pub delta: f64,
+}
+
+/// `eval`: score images against the task's coarse and fine rules.
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// Task: A, B, C or D.
+    #[arg(long, value_parser = parse_task)]
+    pub task: Task,
+    /// A folder of PNGs (any size) or a .npy (N x H x W x 3).
+    #[arg(long)]
+    pub samples: PathBuf,
+    /// Training images (folder or .npy) for nearest-neighbour distances (Fig. 5b).
+    #[arg(long)]
+    pub train: Option<PathBuf>,
+    /// Output JSON (an EvalReport).
+    #[arg(long, default_value = "results.json")]
+    pub out: PathBuf,
+    /// Per-image CSV [default: per_image.csv next to --out].
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Mask colour ranges: strict (App. C, training data) or loose (generated images).
+    #[arg(long, value_parser = parse_ranges, default_value = "strict")]
+    pub ranges: RangeSet,
+    /// Upscale target side by integer pixel replication (the paper's 128); 0 = none (features
+    /// are invariant to replication).
+    #[arg(long, default_value_t = 0)]
+    pub upscale: u32,
+    /// Smallest mixing weight for mask membership (1 = plain inRange).
+    #[arg(long, default_value_t = 0.1)]
+    pub a_min: f32,
+    /// Trimming variant of summary.eq4: none, per-coordinate or ratio.
+    #[arg(long, value_parser = parse_trim, default_value = "per-coordinate")]
+    pub trim: TrimVariant,
+    /// Treat more than one component per element as invalid.
+    #[arg(long)]
+    pub strict_count: bool,
+}
+
+impl EvalArgs {
+    /// The evaluator configuration these arguments select.
+    pub fn config(&self) -> EvalConfig {
+        EvalConfig {
+            ranges: self.ranges,
+            upscale: self.upscale,
+            a_min: self.a_min,
+            default_trim: self.trim,
+            strict_count: self.strict_count,
+            ..EvalConfig::default()
+        }
+    }
+}
+
+/// Run `data`.
+pub fn run_data(a: &DataArgs) -> Result<()> {
+    let kind = match a.kind {
+        KindArg::Train => Kind::Train,
+        KindArg::Contrastive => Kind::Contrastive { delta: a.delta },
+        KindArg::CoarseViolating => Kind::CoarseViolating,
+    };
+    let cfg = GenConfig {
+        task: a.task,
+        n: a.n,
+        size: a.size,
+        seed: a.seed,
+        kind,
+    };
+    let ds = generate(&cfg)?;
+    ds.write_dir(&a.out)?;
+    println!(
+        "wrote {} task {} images ({}) of {}x{} to {}",
+        a.n,
+        a.task,
+        kind.name(),
+        a.size,
+        a.size,
+        a.out.display()
+    );
+    Ok(())
+}
+
+/// Write the per-image CSV of a report.
+pub fn write_per_image_csv(report: &EvalReport, path: &Path) -> Result<()> {
+    let task = report.task;
+    atomic_write(path, |w| {
+        let map = |e: csv::Error| std::io::Error::other(e.to_string());
+        let mut wr = csv::Writer::from_writer(w);
+        let mut head: Vec<String> = ["index", "name", "valid", "reason", "coarse_ok", "x", "y", "ratio"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        head.extend(task.feature_names().iter().map(|s| s.to_string()));
+        for e in task.elements() {
+            for ch in ["r", "g", "b"] {
+                head.push(format!("{}_{}", e.name, ch));
+            }
+        }
+        head.push("nn_4d".into());
+        head.push("nn_full".into());
+        wr.write_record(&head).map_err(map)?;
+        let f = |v: Option<f64>| v.map(|v| format!("{v:.8}")).unwrap_or_default();
+        for r in &report.per_image {
+            let mut row = vec![
+                r.index.to_string(),
+                r.name.clone().unwrap_or_default(),
+                r.valid.to_string(),
+                r.reason.clone().unwrap_or_default(),
+                r.coarse_ok.map(|b| b.to_string()).unwrap_or_default(),
+                f(r.x),
+                f(r.y),
+                f(r.ratio),
+            ];
+            for n in task.feature_names() {
+                row.push(f(r.features.get(n).copied()));
+            }
+            for e in 0..task.elements().len() {
+                match r.colors.get(e) {
+                    Some(c) => row.extend(c.iter().map(|u| u.to_string())),
+                    None => row.extend(std::iter::repeat_n(String::new(), 3)),
+                }
+            }
+            row.push(f(r.nn_4d));
+            row.push(f(r.nn_full));
+            wr.write_record(&row).map_err(map)?;
+        }
+        wr.flush()
+    })
+}
+
+/// Run `eval`: writes `--out` (JSON EvalReport) and the per-image CSV, prints the summary.
+pub fn run_eval(a: &EvalArgs) -> Result<()> {
+    let cfg = a.config();
+    let loaded = load_images_lenient(&a.samples)?;
+    let train = match &a.train {
+        Some(p) => {
+            let tl = load_images_lenient(p)?;
+            let tcfg = EvalConfig {
+                ranges: RangeSet::Strict,
+                ..cfg
+            };
+            Some(evaluate_loaded(a.task, &tl, &tcfg, None)?.per_image)
+        }
+        None => None,
+    };
+    let report = evaluate_loaded(a.task, &loaded, &cfg, train.as_deref())?;
+    if let Some(dir) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Write {
+        path: a.out.clone(),
+        message: e.to_string(),
+    })?;
+    atomic_write(&a.out, |w| w.write_all(&json))?;
+    let csv_path = a.csv.clone().unwrap_or_else(|| {
+        a.out
+            .parent()
+            .map(|p| p.join("per_image.csv"))
+            .unwrap_or_else(|| PathBuf::from("per_image.csv"))
+    });
+    write_per_image_csv(&report, &csv_path)?;
+    let s = &report.summary;
+    // (stdout errors such as a closed pipe are ignored: the files are already written)
+    let mut o = std::io::stdout().lock();
+    let _ = writeln!(
+        o,
+        "task {}: {} images, invalid {:.2} %, coarse violations {} ({:.2} % of valid), within +-{} of k: {:.2} %",
+        s.task,
+        s.n,
+        s.invalid_pct,
+        s.coarse_violations,
+        s.coarse_violation_pct,
+        cfg.within_tol,
+        100.0 * s.within_001_share
+    );
+    for t in &s.eq4_by_trim {
+        let _ = match &t.eq4 {
+            Some(e) => writeln!(
+                o,
+                "  trim {:<15} n={:<5} slope {:.4} (k {:.4}) intercept {:+.4} R2 {:.4}  Error {:.4} = bias {:.4} + var {:.4}",
+                t.trim, e.n_kept, e.fit.beta1, e.k, e.fit.beta0, e.fit.r_squared, e.total, e.bias_part, e.variance_part
+            ),
+            None => writeln!(o, "  trim {:<15} no fit: {}", t.trim, t.error.as_deref().unwrap_or("")),
+        };
+    }
+    if !s.invalid_reasons.is_empty() {
+        let _ = writeln!(o, "  invalid reasons: {:?}", s.invalid_reasons);
+    }
+    let _ = writeln!(o, "wrote {} and {}", a.out.display(), csv_path.display());
+    Ok(())
+}

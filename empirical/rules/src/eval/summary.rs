@@ -1,0 +1,263 @@
+//! Summary statistics: invalid share and coarse violations (Table 1), the trimmed OLS fit and
+//! Eq. 4 Error under each trimming variant (Figs 3-4; `bridge::eq4_error`), the share of
+//! rule-conforming ratios (Fig. 5a), nearest-neighbour distances to training data (Fig. 5b).
+//!
+//! Default trimming: **per coordinate**. Section 3.2 trims to [2.5 %, 97.5 %] without saying of
+//! what; trimming on the ratio `y/x` selects samples by their closeness to the very rule being
+//! scored (it removes the worst violators first and so flatters a model), while per-coordinate
+//! trimming removes marginal extremes of `x` and `y` independently of the rule. All three
+//! variants (none, per coordinate, ratio) are reported in `eq4_by_trim`.
+use super::{EvalConfig, ImageResult};
+use crate::task::Task;
+use bridge::{eq4_error, Eq4Error, Trim};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Named trimming variant applied before the fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrimVariant {
+    None,
+    PerCoordinate,
+    Ratio,
+}
+
+impl TrimVariant {
+    pub const ALL: [TrimVariant; 3] = [TrimVariant::None, TrimVariant::PerCoordinate, TrimVariant::Ratio];
+    /// The bridge rule with tail fraction `q`.
+    pub fn rule(self, q: f64) -> Trim {
+        match self {
+            TrimVariant::None => Trim::None,
+            TrimVariant::PerCoordinate => Trim::PerCoordinate { q },
+            TrimVariant::Ratio => Trim::Ratio { q },
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            TrimVariant::None => "none",
+            TrimVariant::PerCoordinate => "per_coordinate",
+            TrimVariant::Ratio => "ratio",
+        }
+    }
+}
+
+impl std::str::FromStr for TrimVariant {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().replace('-', "_").as_str() {
+            "none" => Ok(TrimVariant::None),
+            "per_coordinate" | "coordinate" => Ok(TrimVariant::PerCoordinate),
+            "ratio" => Ok(TrimVariant::Ratio),
+            _ => Err(crate::Error::param(
+                "trim",
+                format!("`{s}`: use none, per-coordinate or ratio"),
+            )),
+        }
+    }
+}
+
+/// Eq. 4 under one trimming variant (or why it could not be computed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrimmedEq4 {
+    pub trim: String,
+    pub eq4: Option<Eq4Error>,
+    pub error: Option<String>,
+}
+
+/// Order statistics of a sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub n: usize,
+    pub min: f64,
+    pub median: f64,
+    pub mean: f64,
+    pub max: f64,
+}
+
+impl Stats {
+    /// `None` for an empty sample.
+    pub fn of(v: &[f64]) -> Option<Stats> {
+        if v.is_empty() {
+            return None;
+        }
+        let mut s = v.to_vec();
+        s.sort_by(f64::total_cmp);
+        Some(Stats {
+            n: s.len(),
+            min: s[0],
+            median: s[s.len() / 2],
+            mean: s.iter().sum::<f64>() / s.len() as f64,
+            max: s[s.len() - 1],
+        })
+    }
+}
+
+/// Nearest-neighbour distances to a training set (Fig. 5b).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NnSummary {
+    /// Valid training images used as the reference set.
+    pub n_train: usize,
+    pub all_4d: Option<Stats>,
+    pub all_full: Option<Stats>,
+    /// Rule-conforming samples (ratio within `k +- within_tol`).
+    pub conforming_indices: Vec<usize>,
+    pub conforming_4d: Option<Stats>,
+    pub conforming_full: Option<Stats>,
+    /// `(threshold, share of conforming samples with nn_4d < t, same for nn_full)`: the
+    /// memorisation curve of Fig. 5b.
+    pub memorised: Vec<(f64, f64, f64)>,
+}
+
+/// Summary of an evaluation (Table 1, Figs 3-5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub task: String,
+    pub n: usize,
+    pub n_valid: usize,
+    pub invalid_pct: f64,
+    /// Invalid images per reason (numbers stripped from the reason).
+    pub invalid_reasons: BTreeMap<String, usize>,
+    /// Valid images violating the coarse rule (Table 1).
+    pub coarse_violations: usize,
+    /// ... as a percentage of the valid images.
+    pub coarse_violation_pct: f64,
+    /// Target slope `k`.
+    pub k: f64,
+    /// Variant used for `eq4`.
+    pub default_trim: String,
+    /// Eq. 4 with the default trimming (fit, bias part, variance part, R^2).
+    pub eq4: Option<Eq4Error>,
+    /// Eq. 4 under every variant.
+    pub eq4_by_trim: Vec<TrimmedEq4>,
+    /// Share of valid images whose ratio `y/x` lies within `k +- within_tol` (Fig. 5a).
+    pub within_001_share: f64,
+    pub within_001_count: usize,
+    /// Ratio `y/x` statistics over valid images.
+    pub ratio: Option<Stats>,
+    pub nn: Option<NnSummary>,
+}
+
+fn reason_key(r: &str) -> String {
+    r.split(|c: char| c.is_ascii_digit() || c == '(')
+        .next()
+        .unwrap_or(r)
+        .trim()
+        .trim_end_matches(':')
+        .to_string()
+}
+
+/// Summarise per-image results.
+pub fn summarise(task: Task, per: &[ImageResult], cfg: &EvalConfig, nn: Option<NnSummary>) -> Summary {
+    let k = task.target_slope();
+    let n = per.len();
+    let valid: Vec<&ImageResult> = per.iter().filter(|r| r.valid).collect();
+    let mut invalid_reasons = BTreeMap::new();
+    for r in per.iter().filter(|r| !r.valid) {
+        *invalid_reasons
+            .entry(reason_key(r.reason.as_deref().unwrap_or("unknown")))
+            .or_insert(0) += 1;
+    }
+    let coarse_violations = valid.iter().filter(|r| r.coarse_ok == Some(false)).count();
+    let (xs, ys): (Vec<f64>, Vec<f64>) = valid.iter().filter_map(|r| Some((r.x?, r.y?))).unzip();
+    let eq4_by_trim: Vec<TrimmedEq4> = TrimVariant::ALL
+        .iter()
+        .map(|t| match eq4_error(&xs, &ys, k, t.rule(cfg.trim_q), cfg.ddof) {
+            Ok(e) => TrimmedEq4 {
+                trim: t.name().into(),
+                eq4: Some(e),
+                error: None,
+            },
+            Err(e) => TrimmedEq4 {
+                trim: t.name().into(),
+                eq4: None,
+                error: Some(e.to_string()),
+            },
+        })
+        .collect();
+    let eq4 = eq4_by_trim
+        .iter()
+        .find(|t| t.trim == cfg.default_trim.name())
+        .and_then(|t| t.eq4);
+    let ratios: Vec<f64> = valid.iter().filter_map(|r| r.ratio).collect();
+    let within = ratios.iter().filter(|&&q| (q - k).abs() <= cfg.within_tol).count();
+    let pct = |a: usize, b: usize| if b > 0 { 100.0 * a as f64 / b as f64 } else { 0.0 };
+    Summary {
+        task: task.to_string(),
+        n,
+        n_valid: valid.len(),
+        invalid_pct: pct(n - valid.len(), n),
+        invalid_reasons,
+        coarse_violations,
+        coarse_violation_pct: pct(coarse_violations, valid.len()),
+        k,
+        default_trim: cfg.default_trim.name().into(),
+        eq4,
+        eq4_by_trim,
+        within_001_share: if valid.is_empty() {
+            0.0
+        } else {
+            within as f64 / valid.len() as f64
+        },
+        within_001_count: within,
+        ratio: Stats::of(&ratios),
+        nn,
+    }
+}
+
+fn dist(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(u, v)| (u - v) * (u - v)).sum::<f64>().sqrt()
+}
+
+/// Fill `nn_4d` / `nn_full` of every valid sample (brute force over valid training images) and
+/// summarise them (Fig. 5b: 4-D features, 13-D features + RGB colours for Task A).
+pub fn nearest_neighbours(task: Task, per: &mut [ImageResult], train: &[ImageResult], cfg: &EvalConfig) -> NnSummary {
+    let t4: Vec<[f64; 4]> = train
+        .iter()
+        .filter(|r| r.valid)
+        .filter_map(|r| r.feature_vec(task))
+        .collect();
+    let tf: Vec<Vec<f64>> = train
+        .iter()
+        .filter(|r| r.valid)
+        .filter_map(|r| r.full_vec(task))
+        .collect();
+    per.par_iter_mut().for_each(|r| {
+        if let (Some(f4), Some(ff)) = (r.feature_vec(task), r.full_vec(task)) {
+            r.nn_4d = t4.iter().map(|t| dist(t, &f4)).min_by(f64::total_cmp);
+            r.nn_full = tf
+                .iter()
+                .filter(|t| t.len() == ff.len())
+                .map(|t| dist(t, &ff))
+                .min_by(f64::total_cmp);
+        }
+    });
+    let k = task.target_slope();
+    let all4: Vec<f64> = per.iter().filter_map(|r| r.nn_4d).collect();
+    let allf: Vec<f64> = per.iter().filter_map(|r| r.nn_full).collect();
+    let conf: Vec<&ImageResult> = per
+        .iter()
+        .filter(|r| r.ratio.is_some_and(|q| (q - k).abs() <= cfg.within_tol) && r.nn_4d.is_some())
+        .collect();
+    let c4: Vec<f64> = conf.iter().filter_map(|r| r.nn_4d).collect();
+    let cf: Vec<f64> = conf.iter().filter_map(|r| r.nn_full).collect();
+    let share = |v: &[f64], t: f64| {
+        if v.is_empty() {
+            0.0
+        } else {
+            v.iter().filter(|&&d| d < t).count() as f64 / v.len() as f64
+        }
+    };
+    NnSummary {
+        n_train: t4.len(),
+        all_4d: Stats::of(&all4),
+        all_full: Stats::of(&allf),
+        conforming_indices: conf.iter().map(|r| r.index).collect(),
+        conforming_4d: Stats::of(&c4),
+        conforming_full: Stats::of(&cf),
+        memorised: [0.01, 0.02, 0.05, 0.1, 0.2, 0.3]
+            .iter()
+            .map(|&t| (t, share(&c4, t), share(&cf, t)))
+            .collect(),
+    }
+}

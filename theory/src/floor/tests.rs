@@ -1,0 +1,388 @@
+//! Tests of [`crate::floor`] (small d, fixed seeds).
+use super::*;
+use crate::data::TwoPatchModel;
+use crate::loss::Convention;
+use crate::network::{Activation, ScoreNet};
+use crate::schedule::{NoiseLevel, Schedule};
+use crate::zeta::ZetaLaw;
+use nalgebra::{DMatrix, DVector};
+use proptest::prelude::*;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+fn setup(d: usize, t: f64, conv: Convention, n: usize, seed: u64) -> (TwoPatchModel, FloorSample) {
+    let model = TwoPatchModel::new(d, ZetaLaw::Uniform { a: 0.2, b: 0.8 }).unwrap();
+    let level = Schedule::Continuous.level(t).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let s = FloorSample::draw(&model, level, conv, n, 32, &mut rng).unwrap();
+    (model, s)
+}
+
+/// Central finite differences of the full objective against the analytic gradient.
+/// `free(i)`: whether parameter i is trainable (Eq. 1's block mask fixes the off-block entries at 0).
+fn check_grad(
+    pred: &mut dyn Predictor,
+    sample: &FloorSample,
+    lambda: f64,
+    tol: f64,
+    free: &dyn Fn(usize) -> bool,
+) {
+    let p0 = pred.params();
+    let (_, g, _, _) = objective(pred, sample, lambda);
+    for i in 0..p0.len() {
+        if !free(i) {
+            assert_eq!(g[i], 0.0, "masked parameter {i} has a gradient");
+            continue;
+        }
+        let h = 1e-6 * (1.0 + p0[i].abs());
+        let mut p = p0.clone();
+        p[i] += h;
+        pred.set_params(&p);
+        let jp = objective(pred, sample, lambda).0;
+        p[i] -= 2.0 * h;
+        pred.set_params(&p);
+        let jm = objective(pred, sample, lambda).0;
+        let fd = (jp - jm) / (2.0 * h);
+        assert!(
+            (fd - g[i]).abs() <= tol * (1.0 + fd.abs()),
+            "param {i}: fd {fd} vs analytic {}",
+            g[i]
+        );
+    }
+    pred.set_params(&p0);
+}
+
+#[test]
+fn gradients_match_finite_differences() {
+    for conv in [Convention::Score, Convention::Paper] {
+        let (model, s) = setup(3, 0.5, conv, 40, 1);
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        for act in [Activation::Cubic, Activation::Quadratic, Activation::Relu] {
+            for per_patch in [false, true] {
+                let mut net = JointNet::init(act, 3, 2, per_patch, 0.6, &mut rng).unwrap();
+                // column-major (rows 2m = 4 when per patch): row r, column c at r + 4 c
+                let free = |i: usize| !per_patch || ((i % 4 < 2) == (i / 4 < 3));
+                check_grad(&mut net, &s, 0.3, 1e-5, &free);
+            }
+        }
+        let mut mlp = JointMlp::init(Activation::Cubic, 3, 2, 0.5, &mut rng).unwrap();
+        check_grad(&mut mlp, &s, 0.3, 1e-5, &|_| true);
+        for sum1 in [false, true] {
+            let mut net =
+                StructuredNet::init(s.level, model.u.clone(), model.v.clone(), 3, sum1, &mut rng)
+                    .unwrap();
+            check_grad(&mut net, &s, 0.3, 1e-5, &|_| true);
+        }
+    }
+}
+
+#[test]
+fn per_patch_mask_is_eq1_and_stays_block_diagonal() {
+    let (model, s) = setup(4, 0.4, Convention::Score, 64, 3);
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let sn = ScoreNet::init_gaussian(Activation::Relu, 4, 3, 0.5, &mut rng).unwrap();
+    let mut jn = JointNet::from_score_net(&sn);
+    let b2 = s.level.beta_t.powi(2);
+    for x in s.x.iter().take(10) {
+        let (x1, x2) = (&x.as_slice()[..4], &x.as_slice()[4..]);
+        let g = jn.forward(x);
+        let s1 = sn.forward(1, x1, s.level).unwrap();
+        let s2 = sn.forward(2, x2, s.level).unwrap();
+        for i in 0..4 {
+            assert!((g[i] - (s1[i] + x1[i] / b2)).abs() < 1e-12);
+            assert!((g[4 + i] - (s2[i] + x2[i] / b2)).abs() < 1e-12);
+        }
+        let psi = sn.psi(&model, x1, x2).unwrap();
+        assert!((g.dot(&s.f) - psi).abs() < 1e-12);
+    }
+    train_floor(
+        &mut jn,
+        &s,
+        0.0,
+        &FloorGd {
+            lr: 0.05,
+            max_iters: 20,
+            grad_tol: 0.0,
+        },
+    )
+    .unwrap();
+    assert!(jn.w.view((0, 4), (3, 4)).norm() == 0.0 && jn.w.view((3, 0), (3, 4)).norm() == 0.0);
+}
+
+/// Joint network of width 1, linear sigma, w = (a u; a v): g(x) = w <w, x>, so
+/// psi = 2 a^2 (s1 + s2) with s1 + s2 = alpha + beta N(0, 2): E psi = 2 a^2 alpha, Var psi = 8 a^4 beta^2,
+/// rule error (2 a^2 alpha - alpha/beta^2)^2 + 8 a^4 beta^2.
+#[test]
+fn joint_width_one_by_hand() {
+    let d = 3;
+    let (_, s) = setup(d, 0.7, Convention::Score, 20_000, 5);
+    let a = 0.8;
+    let mut w = DMatrix::zeros(1, 2 * d);
+    w[(0, 0)] = a;
+    w[(0, d + 1)] = a; // v = e_2 of patch 2
+    let net = JointNet::from_weights(Activation::Linear, w).unwrap();
+    // forward at one point by hand
+    let x = DVector::from_fn(2 * d, |i, _| 0.1 * (i as f64 + 1.0));
+    let g = net.forward(&x);
+    let proj = a * x[0] + a * x[d + 1];
+    for i in 0..2 * d {
+        let wi = if i == 0 || i == d + 1 { a } else { 0.0 };
+        assert!((g[i] - wi * proj).abs() < 1e-15);
+    }
+    let (al, be) = (s.level.alpha_t, s.level.beta_t);
+    let mean = 2.0 * a * a * al;
+    let var = 8.0 * a.powi(4) * be * be;
+    let tgt = s.level.target();
+    let ev = evaluate(&net, &s);
+    // mean: SE = sqrt(var/n); rule error: its own SE
+    assert!((ev.mean_psi - mean).abs() < 5.0 * (var / s.len() as f64).sqrt());
+    assert!((ev.variance - var).abs() < 0.05 * var);
+    let mse = (mean - tgt).powi(2) + var;
+    assert!(
+        (ev.rule_error - mse).abs() < 5.0 * ev.rule_error_se,
+        "{} vs {mse}",
+        ev.rule_error
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, rng_seed: proptest::test_runner::RngSeed::Fixed(9), ..ProptestConfig::default() })]
+    /// G + H = 1 built in: psi_t = alpha/beta^2 at ANY weights and any x (rule error 0).
+    #[test]
+    fn structured_sum_to_one_has_zero_rule_error(
+        params in proptest::collection::vec(-5.0f64..5.0, 20),
+        t in 0.05f64..2.0,
+        xs in proptest::collection::vec(-3.0f64..3.0, 8),
+    ) {
+        let level = Schedule::Continuous.level(t).unwrap();
+        let model = TwoPatchModel::new(4, ZetaLaw::Uniform { a: 0.2, b: 0.8 }).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let mut net = StructuredNet::init(level, model.u.clone(), model.v.clone(), 4, true, &mut rng).unwrap();
+        net.set_params(&params);
+        let x = DVector::from_vec(xs);
+        let psi = net.forward(&x).dot(&DVector::from_iterator(8, model.u.iter().chain(model.v.iter()).copied()));
+        prop_assert!((psi - level.target()).abs() <= 1e-12 * level.target());
+    }
+}
+
+#[test]
+fn structured_rule_error_zero_free_not() {
+    let (model, s) = setup(4, 0.3, Convention::Score, 500, 6);
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    for (sum1, zero) in [(true, true), (false, false)] {
+        let mut net =
+            StructuredNet::init(s.level, model.u.clone(), model.v.clone(), 4, sum1, &mut rng)
+                .unwrap();
+        let mut p = net.params();
+        for (i, q) in p.iter_mut().enumerate() {
+            *q += 0.7 * ((i * 37 % 11) as f64 - 5.0) / 5.0; // arbitrary weights, g + h != 1 for free
+        }
+        net.set_params(&p);
+        let ev = evaluate(&net, &s);
+        if zero {
+            assert!(
+                ev.rule_error < 1e-24 * s.level.target().powi(2),
+                "{}",
+                ev.rule_error
+            );
+        } else {
+            assert!(ev.rule_error > 1e-3, "{}", ev.rule_error);
+        }
+    }
+}
+
+/// With a discrete D_zeta of K atoms the exact score (Thm 4.2) is a K-node structured net:
+/// a_k = alpha z_k / beta^2, b_k = alpha (1 - z_k)/beta^2, c_k = ln w_k - alpha^2 (z_k^2 + (1-z_k)^2)/(2 beta^2).
+#[test]
+fn structured_represents_exact_score_for_discrete_zeta() {
+    let model = TwoPatchModel::new(3, ZetaLaw::parse("discrete:0.25,0.5,0.9").unwrap()).unwrap();
+    let level = Schedule::Continuous.level(0.3).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let s = FloorSample::draw(&model, level, Convention::Score, 300, 3, &mut rng).unwrap();
+    let mut net =
+        StructuredNet::init(level, model.u.clone(), model.v.clone(), 3, true, &mut rng).unwrap();
+    let (al, b2) = (level.alpha_t, level.beta_t.powi(2));
+    let z = [0.25, 0.5, 0.9];
+    let mut p = Vec::new();
+    p.extend(z.iter().map(|z| al * z / b2));
+    p.extend(z.iter().map(|z| al * (1.0 - z) / b2));
+    p.extend(
+        z.iter()
+            .map(|z| (1.0f64 / 3.0).ln() - al * al * (z * z + (1.0 - z) * (1.0 - z)) / (2.0 * b2)),
+    );
+    p.extend(z);
+    p.extend(z.iter().map(|z| 1.0 - z));
+    net.set_params(&p);
+    let ev = evaluate(&net, &s);
+    assert!(
+        ev.dsm_excess < 1e-20 * level.target().powi(2),
+        "{}",
+        ev.dsm_excess
+    );
+}
+
+/// Eq. 2 loss = Bayes loss + E||g - g*||^2 (paired samples, cross term mean zero), both conventions.
+#[test]
+fn dsm_excess_decomposition() {
+    for conv in [Convention::Score, Convention::Paper] {
+        let (_, s) = setup(3, 0.5, conv, 20_000, 10);
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let net = JointNet::init(Activation::Relu, 3, 4, false, 0.8, &mut rng).unwrap();
+        let diffs: Vec<f64> =
+            s.x.iter()
+                .zip(&s.gstar)
+                .zip(&s.target)
+                .map(|((x, gs), t)| {
+                    let g = net.forward(x);
+                    (&g - t).norm_squared() - (gs - t).norm_squared() - (&g - gs).norm_squared()
+                })
+                .collect();
+        let n = diffs.len() as f64;
+        let m = diffs.iter().sum::<f64>() / n;
+        let se = (diffs.iter().map(|d| (d - m).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt();
+        assert!(m.abs() < 4.0 * se, "{conv}: cross term mean {m} (se {se})");
+    }
+}
+
+/// Bayes-optimal reference: rule error 0 (score) and 2 (1 + 1/beta)^2 (paper).
+#[test]
+fn bayes_reference_rule_error() {
+    let (_, s) = setup(3, 0.5, Convention::Score, 4000, 12);
+    let b = BayesReference::from_sample(&s);
+    assert!(b.eval.rule_error < 1e-20 * s.level.target().powi(2));
+    let (_, s) = setup(3, 0.5, Convention::Paper, 4000, 12);
+    let b = BayesReference::from_sample(&s);
+    let k = 1.0 + 1.0 / s.level.beta_t;
+    assert!((b.eval.rule_error - 2.0 * k * k).abs() < 5.0 * b.eval.rule_error_se);
+}
+
+/// lambda = 0 reproduces plain DSM exactly (objective, gradient and trained weights, bitwise);
+/// lambda > 0 lowers the rule error of the per-patch baseline at some DSM cost.
+#[test]
+fn rule_aware_lambda_zero_is_plain_dsm() {
+    let (_, s) = setup(3, 0.3, Convention::Score, 200, 13);
+    let mut rng = ChaCha8Rng::seed_from_u64(14);
+    let net0 = JointNet::init(Activation::Relu, 3, 2, true, 0.5, &mut rng).unwrap();
+    let (j, g, dsm, _) = objective(&net0, &s, 0.0);
+    let (jp, gp) = dsm_objective(&net0, &s);
+    assert_eq!(j.to_bits(), jp.to_bits());
+    assert_eq!(dsm.to_bits(), jp.to_bits());
+    assert!(g.iter().zip(&gp).all(|(a, b)| a.to_bits() == b.to_bits()));
+    let cfg = FloorGd {
+        lr: 0.05,
+        max_iters: 150,
+        grad_tol: 0.0,
+    };
+    let mut a = net0.clone();
+    train_floor(&mut a, &s, 0.0, &cfg).unwrap();
+    // plain DSM GD, written out with dsm_objective (same Armijo rule)
+    let mut b = net0.clone();
+    let mut p = b.params();
+    let (mut jb, mut gb) = dsm_objective(&b, &s);
+    let mut lr = cfg.lr;
+    for _ in 0..cfg.max_iters {
+        let gn2: f64 = gb.iter().map(|x| x * x).sum();
+        let mut ok = false;
+        for _ in 0..60 {
+            let cand: Vec<f64> = p.iter().zip(&gb).map(|(x, y)| x - lr * y).collect();
+            b.set_params(&cand);
+            let (jc, gc) = dsm_objective(&b, &s);
+            if jc.is_finite() && jc <= jb - 1e-4 * lr * gn2 {
+                p = cand;
+                jb = jc;
+                gb = gc;
+                lr *= 1.25;
+                ok = true;
+                break;
+            }
+            lr *= 0.5;
+        }
+        if !ok {
+            break;
+        }
+    }
+    b.set_params(&p);
+    assert!(a
+        .params()
+        .iter()
+        .zip(b.params())
+        .all(|(x, y)| x.to_bits() == y.to_bits()));
+    let mut c = net0.clone();
+    train_floor(&mut c, &s, 10.0, &cfg).unwrap();
+    let (ea, ec) = (evaluate(&a, &s), evaluate(&c, &s));
+    assert!(ec.rule_error < ea.rule_error && ec.dsm_excess > ea.dsm_excess);
+}
+
+#[test]
+fn bad_input_is_an_error() {
+    let (model, s) = setup(3, 0.3, Convention::Score, 10, 15);
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    assert!(JointNet::init(Activation::Relu, 3, 0, false, 0.5, &mut rng).is_err());
+    assert!(
+        StructuredNet::init(s.level, model.u.clone(), model.v.clone(), 0, true, &mut rng).is_err()
+    );
+    let mut net = JointNet::init(Activation::Relu, 3, 1, false, 0.5, &mut rng).unwrap();
+    assert!(train_floor(&mut net, &s, -1.0, &FloorGd::default()).is_err());
+    let _ = NoiseLevel::new(1.0, 1.0).unwrap();
+}
+
+#[test]
+fn tiny_table_and_files() {
+    let cfg = FloorConfig {
+        d: 3,
+        ts: vec![0.5],
+        widths: vec![1, 2],
+        nodes: vec![2],
+        n_train: 64,
+        n_eval: 64,
+        quad_nodes: 8,
+        gd: FloorGd {
+            lr: 0.05,
+            max_iters: 20,
+            grad_tol: 1e-6,
+        },
+        lambdas: vec![0.0, 1.0],
+        lambda_archs: vec![("per_patch".into(), 1)],
+        ..FloorConfig::default()
+    };
+    let table = floor_table(&cfg, &mut |_| {}).unwrap();
+    // per conv: bayes + 2 widths x 2 + 1 node count x 2
+    assert_eq!(table.rows.len(), 2 * (1 + 6 + 2));
+    assert_eq!(table.lambda_rows.len(), 2 * 2);
+    // the lambda = 0 sweep row equals the main-table row of the same architecture and width
+    let l0 = &table.lambda_rows[0];
+    let main = table
+        .rows
+        .iter()
+        .find(|r| r.architecture == "per_patch" && r.width == 1 && r.convention == l0.convention)
+        .unwrap();
+    assert_eq!(l0.rule_error.to_bits(), main.rule_error.to_bits());
+    let dir = tempfile::tempdir().unwrap();
+    write_outputs(&table, dir.path()).unwrap();
+    let csv = std::fs::read_to_string(dir.path().join("floor.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + table.rows.len());
+    let _: FloorTable =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("floor.json")).unwrap())
+            .unwrap();
+    let bad = FloorConfig {
+        widths: vec![0],
+        ..cfg
+    };
+    assert!(floor_table(&bad, &mut |_| {}).is_err());
+}
+
+#[test]
+fn cli_usage_errors_exit_2() {
+    use clap::Parser;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    for bad in [
+        vec!["theory", "floor", "--out", out, "--lambdas", "0,-1"],
+        vec!["theory", "floor", "--out", out, "--widths", "1,x"],
+        vec!["theory", "floor", "--out", out, "--lambda-archs", "mlp:3"],
+        vec!["theory", "floor", "--out", out, "--conventions", "eps"],
+    ] {
+        let cli = crate::cli::Cli::try_parse_from(&bad).unwrap();
+        assert_eq!(crate::cli::run(cli), 2, "{bad:?}");
+    }
+}
