@@ -16,7 +16,11 @@ fn report(c: &mut Criterion) {
         g.bench_function(name, |b| {
             b.iter(|| {
                 let rep = run_claims(&all, &Ctx { quick, seed: 0 });
-                assert!(rep.errors.is_empty(), "a check could not run: {:?}", rep.errors);
+                assert!(
+                    rep.errors.is_empty(),
+                    "a check could not run: {:?}",
+                    rep.errors
+                );
                 black_box(rep)
             })
         });

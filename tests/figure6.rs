@@ -34,5 +34,8 @@ fn figure6_from_theory_is_written_as_png_and_svg() {
     let img = image::load_from_memory(&png).expect("PNG decodes");
     assert!(img.width() > 100 && img.height() > 100);
     let svg = std::fs::read_to_string(&written.svg).unwrap();
-    assert!(svg.contains("<svg") && svg.contains("relu"), "SVG has the panel titles");
+    assert!(
+        svg.contains("<svg") && svg.contains("relu"),
+        "SVG has the panel titles"
+    );
 }

@@ -20,7 +20,11 @@ fn generated_task_is_evaluated_and_reaches_the_bridge_table_unchanged() {
     let report = evaluate(Task::A, &ds.images, &EvalConfig::default()).expect("evaluate");
     let eq4 = report.summary.eq4.expect("training data has a fit");
     // Training data follows the fine rule: the evaluator must see that (Fig. 3).
-    assert!(eq4.fit.r_squared > 0.95, "training-set R^2 {}", eq4.fit.r_squared);
+    assert!(
+        eq4.fit.r_squared > 0.95,
+        "training-set R^2 {}",
+        eq4.fit.r_squared
+    );
     assert_eq!(report.summary.coarse_violations, 0);
 
     let runs = tempfile::tempdir().expect("temp dir");

@@ -1,1 +1,25 @@
-//! Pixel-space DDPMs on Tasks A-D (Sec. 3.2, App. D.1).
+//! Pixel-space DDPMs on Tasks A-D (Sec. 3.2, App. D.1): a burn U-Net denoiser, the linear-beta
+//! DDPM schedule, ancestral and DDIM samplers, a resumable training loop, run directories and
+//! the suite's main job (`cargo run -p empirical --release`).
+//!
+//! Modules, one job each: [`config`] (presets, validation), [`schedule`] (beta_t, alpha_bar_t),
+//! [`model`] (U-Net), [`params`] (flat parameter views, AdamW, EMA), [`diffusion`] (q_sample,
+//! loss), [`sampler`] (DDPM / DDIM), [`train`] (loop), [`checkpoint`] (files), [`rundir`]
+//! (layout, atomic writes), [`backend`] (CPU / CUDA).
+pub mod backend;
+pub mod checkpoint;
+pub mod config;
+pub mod diffusion;
+pub mod error;
+pub mod model;
+pub mod params;
+pub mod rundir;
+pub mod sampler;
+pub mod schedule;
+pub mod train;
+
+pub use error::{Error, Result};
+pub mod bench_support;
+pub mod cli;
+pub mod data;
+pub mod pipeline;

@@ -54,6 +54,9 @@ pub struct Args {
         default_value = "paper,score"
     )]
     pub conventions: Vec<String>,
+    /// Floor study (issue 9): `floor.csv` written by `theory floor --out DIR`.
+    #[arg(long, global = true, default_value = "out/floor/floor.csv")]
+    pub floor_csv: PathBuf,
     /// Figure 3: generated training images per task.
     #[arg(long, global = true, default_value_t = 400)]
     pub n_train: usize,
@@ -78,6 +81,8 @@ pub enum Which {
     Fig8,
     /// Figures 9-10: annotated samples of each run.
     Grid,
+    /// Issue 9: rule error against width per architecture, from `theory floor`'s CSV.
+    Floor,
 }
 
 /// What one figure command did.
@@ -103,6 +108,7 @@ pub fn make(which: Which, a: &Args) -> Result<Outcome, PlotError> {
         Which::Sweep => sweep(a),
         Which::Fig8 => fig8(a),
         Which::Grid => grid(a),
+        Which::Floor => floor(a),
     }
 }
 
@@ -117,6 +123,7 @@ pub fn run(a: &Args) -> i32 {
             Which::Fig5,
             Which::Sweep,
             Which::Grid,
+            Which::Floor,
         ],
         w => vec![w],
     };
@@ -549,4 +556,23 @@ fn grid(a: &Args) -> Result<Outcome, PlotError> {
 
 fn load_sample_images(dir: &Path) -> Option<Vec<image::RgbImage>> {
     empirical_rules::load_images(dir).ok()
+}
+
+fn floor(a: &Args) -> Result<Outcome, PlotError> {
+    if !a.floor_csv.is_file() {
+        return Ok(Outcome::Skipped(format!(
+            "no {} (make it with `cargo run -p theory --release -- floor --out {}`)",
+            a.floor_csv.display(),
+            a.floor_csv
+                .parent()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| ".".into())
+        )));
+    }
+    let rows = crate::floor::read_floor_csv(&a.floor_csv)?;
+    let fig = crate::floor::FloorFigure::new(&rows)?;
+    Ok(Outcome::Made(vec![write_figure(
+        &fig,
+        &a.out.join("floor"),
+    )?]))
 }

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod error;
 pub mod fig5;
 pub mod fig6;
+pub mod floor;
 pub mod font;
 pub mod grid;
 pub mod hist;

@@ -3,7 +3,11 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args.get(1).map(|s| s.parse().unwrap()).unwrap_or(2000);
     for task in Task::ALL {
-        for kind in [Kind::Train, Kind::CoarseViolating, Kind::Contrastive { delta: 0.1 }] {
+        for kind in [
+            Kind::Train,
+            Kind::CoarseViolating,
+            Kind::Contrastive { delta: 0.1 },
+        ] {
             let t0 = std::time::Instant::now();
             let ds = generate(&GenConfig {
                 task,

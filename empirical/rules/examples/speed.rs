@@ -10,7 +10,11 @@ fn main() {
         let ds2 = training_set(task, 2000);
         let t = Instant::now();
         let rep = evaluate_default(task, &ds2);
-        println!("evaluate 2000 Task {task} 32x32: {:?} (invalid {:.2} %)", t.elapsed(), rep.summary.invalid_pct);
+        println!(
+            "evaluate 2000 Task {task} 32x32: {:?} (invalid {:.2} %)",
+            t.elapsed(),
+            rep.summary.invalid_pct
+        );
     }
     drop(ds);
 }

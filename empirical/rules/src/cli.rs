@@ -143,10 +143,19 @@ pub fn write_per_image_csv(report: &EvalReport, path: &Path) -> Result<()> {
     atomic_write(path, |w| {
         let map = |e: csv::Error| std::io::Error::other(e.to_string());
         let mut wr = csv::Writer::from_writer(w);
-        let mut head: Vec<String> = ["index", "name", "valid", "reason", "coarse_ok", "x", "y", "ratio"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut head: Vec<String> = [
+            "index",
+            "name",
+            "valid",
+            "reason",
+            "coarse_ok",
+            "x",
+            "y",
+            "ratio",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         head.extend(task.feature_names().iter().map(|s| s.to_string()));
         for e in task.elements() {
             for ch in ["r", "g", "b"] {

@@ -79,7 +79,10 @@ impl std::str::FromStr for RangeSet {
         match s.to_ascii_lowercase().as_str() {
             "strict" => Ok(RangeSet::Strict),
             "loose" => Ok(RangeSet::Loose),
-            _ => Err(crate::Error::param("ranges", format!("`{s}`: use strict or loose"))),
+            _ => Err(crate::Error::param(
+                "ranges",
+                format!("`{s}`: use strict or loose"),
+            )),
         }
     }
 }

@@ -117,7 +117,10 @@ struct Drawn {
 
 fn check(cfg: &GenConfig) -> Result<()> {
     if cfg.size < 8 || cfg.size > 4096 {
-        return Err(Error::param("size", format!("{} is outside [8, 4096]", cfg.size)));
+        return Err(Error::param(
+            "size",
+            format!("{} is outside [8, 4096]", cfg.size),
+        ));
     }
     if cfg.n > 10_000_000 {
         return Err(Error::param("n", format!("{} images is too many", cfg.n)));
@@ -241,7 +244,13 @@ fn task_a(s: f64, m: f64, violate: bool, rng: &mut ChaCha8Rng) -> Option<Drawn> 
     c.fill_disk(sx, sy, r, c_sun);
     let w = 0.06 * s;
     c.fill_rect(axis - w, ground - h2, axis + w, ground, c_pole);
-    c.fill_rect(axis.min(end), ground, axis.max(end), ground + 0.08 * s, c_sh);
+    c.fill_rect(
+        axis.min(end),
+        ground,
+        axis.max(end),
+        ground + 0.08 * s,
+        c_sh,
+    );
     Some(Drawn {
         img: c.finish(),
         features: [d.abs() / s, l2 / s, (sun_h - h2) / s, h2 / s],
@@ -277,7 +286,11 @@ fn task_b(s: f64, m: f64, violate: bool, rng: &mut ChaCha8Rng) -> Option<Drawn> 
 fn task_c(s: f64, m: f64, violate: bool, rng: &mut ChaCha8Rng) -> Option<Drawn> {
     let (c1, c2) = (Palette::BlueGreen.sample(rng), Palette::Yellow.sample(rng));
     let r1 = rng.random_range(0.05 * s..=0.15 * s);
-    let r2 = if violate { r1 } else { m * std::f64::consts::SQRT_2 * r1 };
+    let r2 = if violate {
+        r1
+    } else {
+        m * std::f64::consts::SQRT_2 * r1
+    };
     let (ux, uy) = match rng.random_range(0..4u8) {
         0 => (-1.0, 0.0),
         1 => (1.0, 0.0),
@@ -308,7 +321,11 @@ fn task_c(s: f64, m: f64, violate: bool, rng: &mut ChaCha8Rng) -> Option<Drawn> 
 fn task_d(s: f64, m: f64, violate: bool, rng: &mut ChaCha8Rng) -> Option<Drawn> {
     let (c1, c2) = (Palette::Yellow.sample(rng), Palette::BlueGreen.sample(rng));
     let l = rng.random_range(0.15 * s..=0.35 * s);
-    let (a, b) = if violate { (1.5 * l, l) } else { (l, m * 1.5 * l) };
+    let (a, b) = if violate {
+        (1.5 * l, l)
+    } else {
+        (l, m * 1.5 * l)
+    };
     if a + b > s {
         return None;
     }
@@ -334,13 +351,16 @@ impl Dataset {
     /// `DIR/images.npy` (N x H x W x 3, u8). Every file is written atomically.
     pub fn write_dir(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        self.images.par_iter().enumerate().try_for_each(|(i, img)| {
-            let path = dir.join(format!("{i:06}.png"));
-            atomic_write(&path, |w| {
-                img.write_to(w, image::ImageFormat::Png)
-                    .map_err(|e| std::io::Error::other(e.to_string()))
-            })
-        })?;
+        self.images
+            .par_iter()
+            .enumerate()
+            .try_for_each(|(i, img)| {
+                let path = dir.join(format!("{i:06}.png"));
+                atomic_write(&path, |w| {
+                    img.write_to(w, image::ImageFormat::Png)
+                        .map_err(|e| std::io::Error::other(e.to_string()))
+                })
+            })?;
         self.write_manifest(&dir.join("manifest.csv"))?;
         write_npy_u8(&dir.join("images.npy"), &self.images)?;
         Ok(())
@@ -357,7 +377,11 @@ impl Dataset {
                     .map(|s| s.to_string())
                     .collect();
                 head.extend(r0.task.feature_names().iter().map(|s| s.to_string()));
-                head.extend(["x", "y", "ratio", "coarse_ok"].iter().map(|s| s.to_string()));
+                head.extend(
+                    ["x", "y", "ratio", "coarse_ok"]
+                        .iter()
+                        .map(|s| s.to_string()),
+                );
                 for e in r0.task.elements() {
                     for ch in ["r", "g", "b"] {
                         head.push(format!("{}_{}", e.name, ch));

@@ -51,12 +51,16 @@ pub fn write_npy_u8(path: &Path, images: &[RgbImage]) -> Result<()> {
         }
         data.extend_from_slice(img.as_raw());
     }
-    let arr = Array4::from_shape_vec((images.len(), h as usize, w as usize, 3), data).map_err(|e| Error::Npy {
-        path: path.into(),
-        message: e.to_string(),
-    })?;
+    let arr =
+        Array4::from_shape_vec((images.len(), h as usize, w as usize, 3), data).map_err(|e| {
+            Error::Npy {
+                path: path.into(),
+                message: e.to_string(),
+            }
+        })?;
     atomic_write(path, |wr| {
-        arr.write_npy(wr).map_err(|e| std::io::Error::other(e.to_string()))
+        arr.write_npy(wr)
+            .map_err(|e| std::io::Error::other(e.to_string()))
     })
 }
 
@@ -75,7 +79,11 @@ fn decode(path: &Path) -> std::result::Result<RgbImage, String> {
 
 /// Read a `.npy` of images (see module docs for the accepted shapes and dtypes).
 pub fn read_npy_images(path: &Path) -> Result<Vec<RgbImage>> {
-    let open = || File::open(path).map(BufReader::new).map_err(|e| Error::io(path, e));
+    let open = || {
+        File::open(path)
+            .map(BufReader::new)
+            .map_err(|e| Error::io(path, e))
+    };
     let bad = |m: String| Error::Npy {
         path: path.into(),
         message: m,
@@ -85,9 +93,8 @@ pub fn read_npy_images(path: &Path) -> Result<Vec<RgbImage>> {
         Err(e_u8) => {
             let f: ArrayD<f64> = match ArrayD::<f32>::read_npy(open()?) {
                 Ok(a) => a.mapv(f64::from),
-                Err(_) => {
-                    ArrayD::<f64>::read_npy(open()?).map_err(|_| bad(format!("need dtype u8, f32 or f64 ({e_u8})")))?
-                }
+                Err(_) => ArrayD::<f64>::read_npy(open()?)
+                    .map_err(|_| bad(format!("need dtype u8, f32 or f64 ({e_u8})")))?,
             };
             if f.iter().any(|v| !v.is_finite()) {
                 return Err(bad("non-finite values".into()));
@@ -103,7 +110,11 @@ pub fn read_npy_images(path: &Path) -> Result<Vec<RgbImage>> {
     let (n, h, w, c) = match shape.as_slice() {
         [n, h, w, 3] => (*n, *h, *w, 3),
         [n, h, w] => (*n, *h, *w, 1),
-        _ => return Err(bad(format!("shape {shape:?}; expected N x H x W x 3 or N x H x W"))),
+        _ => {
+            return Err(bad(format!(
+                "shape {shape:?}; expected N x H x W x 3 or N x H x W"
+            )))
+        }
     };
     if h == 0 || w == 0 || h > 16384 || w > 16384 {
         return Err(bad(format!("image size {h} x {w} is not supported")));

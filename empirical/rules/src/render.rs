@@ -94,7 +94,11 @@ impl Canvas {
         let mut img = RgbImage::new(s, s);
         for (k, px) in img.pixels_mut().enumerate() {
             let a = self.cover[k].min(1.0);
-            let norm = if self.cover[k] > 1.0 { 1.0 / self.cover[k] } else { 1.0 };
+            let norm = if self.cover[k] > 1.0 {
+                1.0 / self.cover[k]
+            } else {
+                1.0
+            };
             let mut out = [0u8; 3];
             for ch in 0..3 {
                 let v = self.color[k][ch] * norm + (1.0 - a) * self.bg[ch];

@@ -23,7 +23,10 @@ pub fn try_from_chw_f32(data: &[f32], n: usize, size: usize) -> Result<Vec<RgbIm
     let plane = size * size;
     let need = n * 3 * plane;
     if data.len() != need || size == 0 && n > 0 {
-        return Err(Error::Shape { got: data.len(), need });
+        return Err(Error::Shape {
+            got: data.len(),
+            need,
+        });
     }
     Ok((0..n)
         .map(|k| {
@@ -57,7 +60,9 @@ mod tests {
     use super::*;
     #[test]
     fn round_trip_is_exact() {
-        let img = RgbImage::from_fn(5, 5, |x, y| image::Rgb([(x * 50) as u8, (y * 60) as u8, 255]));
+        let img = RgbImage::from_fn(5, 5, |x, y| {
+            image::Rgb([(x * 50) as u8, (y * 60) as u8, 255])
+        });
         let t = to_chw_f32(&[img.clone(), img.clone()]);
         assert_eq!(t.len(), 2 * 3 * 25);
         assert!(t.iter().all(|v| (-1.0..=1.0).contains(v)));

@@ -68,7 +68,11 @@ fn check_fig3(task: Task) {
         );
         assert!(e.fit.r_squared >= 0.99, "R2 {}", e.fit.r_squared);
         assert!(e.total <= 0.05, "Error {}", e.total);
-        assert!((e.fit.beta1 / k - 1.0).abs() <= 0.02, "slope {}", e.fit.beta1);
+        assert!(
+            (e.fit.beta1 / k - 1.0).abs() <= 0.02,
+            "slope {}",
+            e.fit.beta1
+        );
     }
 }
 
@@ -93,7 +97,9 @@ fn fig3_check_task_d() {
 fn coarse_violating_sets_are_flagged() {
     for task in Task::ALL {
         let ds = set(task, 1000, Kind::CoarseViolating);
-        let s = evaluate(task, &ds.images, &EvalConfig::default()).unwrap().summary;
+        let s = evaluate(task, &ds.images, &EvalConfig::default())
+            .unwrap()
+            .summary;
         println!(
             "task {task}: coarse-violating flagged {}/{} valid ({:.2} %)",
             s.coarse_violations, s.n_valid, s.coarse_violation_pct
@@ -179,7 +185,9 @@ fn features_match_ground_truth_and_upscaling_changes_nothing() {
 #[test]
 fn trim_variants_are_all_reported_and_default_is_per_coordinate() {
     let ds = set(Task::D, 100, Kind::Train);
-    let s = evaluate(Task::D, &ds.images, &EvalConfig::default()).unwrap().summary;
+    let s = evaluate(Task::D, &ds.images, &EvalConfig::default())
+        .unwrap()
+        .summary;
     let names: Vec<&str> = s.eq4_by_trim.iter().map(|t| t.trim.as_str()).collect();
     assert_eq!(names, ["none", "per_coordinate", "ratio"]);
     assert_eq!(s.default_trim, TrimVariant::PerCoordinate.name());

@@ -67,7 +67,9 @@ fn other_sizes_are_evaluated() {
             kind: Kind::Train,
         })
         .unwrap();
-        let s = evaluate(Task::D, &ds.images, &EvalConfig::default()).unwrap().summary;
+        let s = evaluate(Task::D, &ds.images, &EvalConfig::default())
+            .unwrap()
+            .summary;
         assert_eq!(s.n_valid, 30, "size {size}");
         assert!((s.eq4_by_trim[0].eq4.unwrap().fit.beta1 - 1.5).abs() < 0.01);
     }
@@ -91,9 +93,13 @@ fn generation_is_deterministic_and_files_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     a.write_dir(dir.path()).unwrap();
     assert_eq!(load_images(dir.path()).unwrap(), a.images);
-    assert_eq!(load_images(&dir.path().join("images.npy")).unwrap(), a.images);
+    assert_eq!(
+        load_images(&dir.path().join("images.npy")).unwrap(),
+        a.images
+    );
     let manifest = std::fs::read_to_string(dir.path().join("manifest.csv")).unwrap();
-    assert!(manifest.starts_with("file,index,task,kind,class,size,l1,l2,h1,h2,x,y,ratio,coarse_ok,sun_r"));
+    assert!(manifest
+        .starts_with("file,index,task,kind,class,size,l1,l2,h1,h2,x,y,ratio,coarse_ok,sun_r"));
     assert_eq!(manifest.lines().count(), 13);
 }
 
@@ -119,11 +125,20 @@ fn odd_files_are_decoded_or_reported() {
         .save(p.join("b_gray.png"))
         .unwrap();
     std::fs::write(p.join("c_corrupt.png"), b"\x89PNG\r\n\x1a\nnot really").unwrap();
-    RgbImage::new(20, 33).save(p.join("d_wrongsize.png")).unwrap();
-    assert!(load_images(p).is_err(), "strict loading must reject the corrupt file");
+    RgbImage::new(20, 33)
+        .save(p.join("d_wrongsize.png"))
+        .unwrap();
+    assert!(
+        load_images(p).is_err(),
+        "strict loading must reject the corrupt file"
+    );
     let loaded = load_images_lenient(p).unwrap();
     let rep = eval::evaluate_loaded(Task::C, &loaded, &EvalConfig::default(), None).unwrap();
-    let v: Vec<(bool, Option<String>)> = rep.per_image.iter().map(|r| (r.valid, r.reason.clone())).collect();
+    let v: Vec<(bool, Option<String>)> = rep
+        .per_image
+        .iter()
+        .map(|r| (r.valid, r.reason.clone()))
+        .collect();
     assert!(v[0].0, "16-bit image should evaluate: {:?}", v[0]);
     assert!(!v[1].0 && v[1].1.as_deref().unwrap().starts_with("missing"));
     assert!(v[2].1.as_deref().unwrap().starts_with("decode error"));
@@ -202,5 +217,9 @@ fn cli_data_then_eval_writes_a_report() {
     let csv = std::fs::read_to_string(dir.path().join("eval/per_image.csv")).unwrap();
     assert_eq!(csv.lines().count(), 41);
     // bad task -> error naming the valid tasks
-    assert!("Z".parse::<Task>().unwrap_err().to_string().contains("A, B, C, D"));
+    assert!("Z"
+        .parse::<Task>()
+        .unwrap_err()
+        .to_string()
+        .contains("A, B, C, D"));
 }

@@ -108,7 +108,11 @@ pub fn boxed(s: &ElementStats, factor: usize) -> (f64, f64, f64, f64) {
 }
 
 /// Per-task features; `Err(reason)` makes the image invalid.
-pub fn task_features(task: Task, m: &Measured, coarse_equal_tol: f64) -> Result<TaskFeatures, String> {
+pub fn task_features(
+    task: Task,
+    m: &Measured,
+    coarse_equal_tol: f64,
+) -> Result<TaskFeatures, String> {
     let n = m.side;
     let e = &m.elements;
     match task {

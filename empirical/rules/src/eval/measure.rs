@@ -119,7 +119,11 @@ pub fn background(img: &RgbImage) -> [f32; 3] {
             }
         }
     }
-    [median(ch[0].clone()), median(ch[1].clone()), median(ch[2].clone())]
+    [
+        median(ch[0].clone()),
+        median(ch[1].clone()),
+        median(ch[2].clone()),
+    ]
 }
 
 fn dilate(mask: &[bool], n: usize, r: usize) -> Vec<bool> {
@@ -299,7 +303,13 @@ pub fn measure(img: &RgbImage, task: Task, cfg: &EvalConfig) -> Result<Measured,
     let mut src_label = vec![0u8; src * src];
     let mut src_a = vec![0f32; src * src];
     let raw = img.as_raw();
-    let px = |k: usize| [raw[3 * k] as f32, raw[3 * k + 1] as f32, raw[3 * k + 2] as f32];
+    let px = |k: usize| {
+        [
+            raw[3 * k] as f32,
+            raw[3 * k + 1] as f32,
+            raw[3 * k + 2] as f32,
+        ]
+    };
     for k in 0..src * src {
         let p = px(k);
         if (0..3).all(|c| (p[c] - bg[c]).abs() < BG_TOL) {
@@ -355,7 +365,10 @@ pub fn measure(img: &RgbImage, task: Task, cfg: &EvalConfig) -> Result<Measured,
             return Err(format!("missing {}", spec.name));
         }
         if cfg.strict_count && counts[e] > 1 {
-            return Err(format!("{} components for {} (expected 1)", counts[e], spec.name));
+            return Err(format!(
+                "{} components for {} (expected 1)",
+                counts[e], spec.name
+            ));
         }
     }
 
@@ -392,7 +405,9 @@ pub fn measure(img: &RgbImage, task: Task, cfg: &EvalConfig) -> Result<Measured,
             let d = [p[0] - bg[0], p[1] - bg[1], p[2] - bg[2]];
             dot(d, d).sqrt()
         };
-        let all: Vec<usize> = (0..src * src).filter(|&k| src_comp[k] == chosen[e]).collect();
+        let all: Vec<usize> = (0..src * src)
+            .filter(|&k| src_comp[k] == chosen[e])
+            .collect();
         let inner: Vec<usize> = all.iter().copied().filter(|&k| interior(k)).collect();
         let pool = if inner.is_empty() { &all } else { &inner };
         let dmax = pool.iter().map(|&k| dist(px(k))).fold(0f32, f32::max);

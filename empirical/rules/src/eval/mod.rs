@@ -63,10 +63,16 @@ impl EvalConfig {
     fn check(&self) -> Result<()> {
         use crate::Error;
         if !(self.a_min > 0.0 && self.a_min <= 1.0) {
-            return Err(Error::param("a_min", format!("{} is outside (0, 1]", self.a_min)));
+            return Err(Error::param(
+                "a_min",
+                format!("{} is outside (0, 1]", self.a_min),
+            ));
         }
         if !(0.0..0.5).contains(&self.trim_q) {
-            return Err(Error::param("trim_q", format!("{} is outside [0, 0.5)", self.trim_q)));
+            return Err(Error::param(
+                "trim_q",
+                format!("{} is outside [0, 0.5)", self.trim_q),
+            ));
         }
         if !(self.min_mass_frac >= 0.0 && self.min_mass_frac < 1.0) {
             return Err(Error::param(
@@ -75,7 +81,10 @@ impl EvalConfig {
             ));
         }
         if self.upscale > 4096 {
-            return Err(Error::param("upscale", format!("{} is above 4096", self.upscale)));
+            return Err(Error::param(
+                "upscale",
+                format!("{} is above 4096", self.upscale),
+            ));
         }
         Ok(())
     }
@@ -141,7 +150,11 @@ impl ImageResult {
     /// Features followed by colours / 255 (13-D for Task A).
     pub fn full_vec(&self, task: Task) -> Option<Vec<f64>> {
         let mut v = self.feature_vec(task)?.to_vec();
-        v.extend(self.colors.iter().flat_map(|c| c.iter().map(|&u| u as f64 / 255.0)));
+        v.extend(
+            self.colors
+                .iter()
+                .flat_map(|c| c.iter().map(|&u| u as f64 / 255.0)),
+        );
         Some(v)
     }
 }
@@ -156,7 +169,13 @@ pub struct EvalReport {
 }
 
 /// Evaluate one image (Fig. 2 pipeline).
-pub fn evaluate_image(task: Task, img: &RgbImage, cfg: &EvalConfig, index: usize, name: Option<String>) -> ImageResult {
+pub fn evaluate_image(
+    task: Task,
+    img: &RgbImage,
+    cfg: &EvalConfig,
+    index: usize,
+    name: Option<String>,
+) -> ImageResult {
     let m = match measure::measure(img, task, cfg) {
         Ok(m) => m,
         Err(r) => return ImageResult::invalid(index, name, r),
@@ -185,7 +204,11 @@ pub fn evaluate_image(task: Task, img: &RgbImage, cfg: &EvalConfig, index: usize
         y: Some(y),
         ratio: (x != 0.0).then(|| y / x),
         features,
-        colors: m.elements.iter().map(|e| e.color.map(|c| c.round() as u8)).collect(),
+        colors: m
+            .elements
+            .iter()
+            .map(|e| e.color.map(|c| c.round() as u8))
+            .collect(),
         n_components: m.elements.iter().map(|e| e.n_components).collect(),
         nn_4d: None,
         nn_full: None,

@@ -24,7 +24,11 @@ pub enum TrimVariant {
 }
 
 impl TrimVariant {
-    pub const ALL: [TrimVariant; 3] = [TrimVariant::None, TrimVariant::PerCoordinate, TrimVariant::Ratio];
+    pub const ALL: [TrimVariant; 3] = [
+        TrimVariant::None,
+        TrimVariant::PerCoordinate,
+        TrimVariant::Ratio,
+    ];
     /// The bridge rule with tail fraction `q`.
     pub fn rule(self, q: f64) -> Trim {
         match self {
@@ -148,7 +152,12 @@ fn reason_key(r: &str) -> String {
 }
 
 /// Summarise per-image results.
-pub fn summarise(task: Task, per: &[ImageResult], cfg: &EvalConfig, nn: Option<NnSummary>) -> Summary {
+pub fn summarise(
+    task: Task,
+    per: &[ImageResult],
+    cfg: &EvalConfig,
+    nn: Option<NnSummary>,
+) -> Summary {
     let k = task.target_slope();
     let n = per.len();
     let valid: Vec<&ImageResult> = per.iter().filter(|r| r.valid).collect();
@@ -162,26 +171,37 @@ pub fn summarise(task: Task, per: &[ImageResult], cfg: &EvalConfig, nn: Option<N
     let (xs, ys): (Vec<f64>, Vec<f64>) = valid.iter().filter_map(|r| Some((r.x?, r.y?))).unzip();
     let eq4_by_trim: Vec<TrimmedEq4> = TrimVariant::ALL
         .iter()
-        .map(|t| match eq4_error(&xs, &ys, k, t.rule(cfg.trim_q), cfg.ddof) {
-            Ok(e) => TrimmedEq4 {
-                trim: t.name().into(),
-                eq4: Some(e),
-                error: None,
+        .map(
+            |t| match eq4_error(&xs, &ys, k, t.rule(cfg.trim_q), cfg.ddof) {
+                Ok(e) => TrimmedEq4 {
+                    trim: t.name().into(),
+                    eq4: Some(e),
+                    error: None,
+                },
+                Err(e) => TrimmedEq4 {
+                    trim: t.name().into(),
+                    eq4: None,
+                    error: Some(e.to_string()),
+                },
             },
-            Err(e) => TrimmedEq4 {
-                trim: t.name().into(),
-                eq4: None,
-                error: Some(e.to_string()),
-            },
-        })
+        )
         .collect();
     let eq4 = eq4_by_trim
         .iter()
         .find(|t| t.trim == cfg.default_trim.name())
         .and_then(|t| t.eq4);
     let ratios: Vec<f64> = valid.iter().filter_map(|r| r.ratio).collect();
-    let within = ratios.iter().filter(|&&q| (q - k).abs() <= cfg.within_tol).count();
-    let pct = |a: usize, b: usize| if b > 0 { 100.0 * a as f64 / b as f64 } else { 0.0 };
+    let within = ratios
+        .iter()
+        .filter(|&&q| (q - k).abs() <= cfg.within_tol)
+        .count();
+    let pct = |a: usize, b: usize| {
+        if b > 0 {
+            100.0 * a as f64 / b as f64
+        } else {
+            0.0
+        }
+    };
     Summary {
         task: task.to_string(),
         n,
@@ -206,12 +226,21 @@ pub fn summarise(task: Task, per: &[ImageResult], cfg: &EvalConfig, nn: Option<N
 }
 
 fn dist(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(u, v)| (u - v) * (u - v)).sum::<f64>().sqrt()
+    a.iter()
+        .zip(b)
+        .map(|(u, v)| (u - v) * (u - v))
+        .sum::<f64>()
+        .sqrt()
 }
 
 /// Fill `nn_4d` / `nn_full` of every valid sample (brute force over valid training images) and
 /// summarise them (Fig. 5b: 4-D features, 13-D features + RGB colours for Task A).
-pub fn nearest_neighbours(task: Task, per: &mut [ImageResult], train: &[ImageResult], cfg: &EvalConfig) -> NnSummary {
+pub fn nearest_neighbours(
+    task: Task,
+    per: &mut [ImageResult],
+    train: &[ImageResult],
+    cfg: &EvalConfig,
+) -> NnSummary {
     let t4: Vec<[f64; 4]> = train
         .iter()
         .filter(|r| r.valid)

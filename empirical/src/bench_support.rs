@@ -1,0 +1,90 @@
+//! Fixed workloads for the coordinator's criterion benches (CPU backend): one training step and
+//! one sampling (denoising) step of a given model config. Build the state once with
+//! [`TrainBench::new`] / [`SampleBench::new`], then time [`TrainBench::step`] / [`SampleBench::step`].
+use burn::module::AutodiffModule;
+use burn::tensor::Tensor;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::backend::{Cpu, CpuAutodiff};
+use crate::config::{ModelConfig, RunConfig};
+use crate::diffusion::normal_tensor;
+use crate::model::UNet;
+use crate::schedule::Schedule;
+use crate::train::Trainer;
+
+/// Config of preset `preset` ("paper", "cpu", "tiny") for Task A with the given batch size.
+pub fn bench_config(preset: &str, batch: usize) -> RunConfig {
+    let mut cfg = RunConfig::preset(preset, "A").expect("valid preset");
+    cfg.train.batch_size = batch;
+    cfg
+}
+
+/// One training step of a model on random images.
+pub struct TrainBench {
+    pub trainer: Trainer<CpuAutodiff>,
+    pub x0: Tensor<CpuAutodiff, 4>,
+}
+
+impl TrainBench {
+    pub fn new(cfg: &RunConfig) -> Self {
+        let device = Default::default();
+        let trainer = Trainer::<CpuAutodiff>::new(cfg, &device);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let s = cfg.image_size;
+        let x0 = normal_tensor::<CpuAutodiff>(&mut rng, [cfg.train.batch_size, 3, s, s], &device)
+            .clamp(-1.0, 1.0);
+        TrainBench { trainer, x0 }
+    }
+    /// One optimiser step; returns the loss.
+    pub fn step(&mut self) -> f32 {
+        self.trainer
+            .train_step(self.x0.clone())
+            .expect("finite loss")
+    }
+    /// Parameter count.
+    pub fn num_params(&self) -> usize {
+        self.trainer.num_params()
+    }
+}
+
+/// One denoising step (one U-Net forward + update) on a batch.
+pub struct SampleBench {
+    pub model: UNet<Cpu>,
+    pub sched: Schedule,
+    pub x: Tensor<Cpu, 4>,
+    pub rng: ChaCha8Rng,
+}
+
+impl SampleBench {
+    pub fn new(cfg: &RunConfig, batch: usize) -> Self {
+        let device = Default::default();
+        let t = Trainer::<CpuAutodiff>::new(cfg, &device);
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let s = cfg.image_size;
+        let x = normal_tensor::<Cpu>(&mut rng, [batch, 3, s, s], &device);
+        SampleBench {
+            model: t.model.valid(),
+            sched: Schedule::from_config(&cfg.diffusion),
+            x,
+            rng,
+        }
+    }
+    /// One ancestral step at t = T/2; returns the new x (so that the work is not optimised away).
+    pub fn step(&mut self) -> Tensor<Cpu, 4> {
+        let t = self.sched.len() / 2;
+        crate::sampler::ddpm_step(&self.model, &self.sched, self.x.clone(), t, &mut self.rng)
+    }
+}
+
+/// Parameter count of a model config at `image_size`.
+pub fn param_count(model: &ModelConfig, image_size: usize) -> usize {
+    let device = Default::default();
+    let m = UNet::<Cpu>::new(
+        model,
+        image_size,
+        &mut ChaCha8Rng::seed_from_u64(0),
+        &device,
+    );
+    burn::module::Module::num_params(&m)
+}

@@ -1,0 +1,613 @@
+//! Run configuration: model, diffusion, training and sampling settings, presets per task
+//! (Sec. 3.2, App. D.1), and validation that rejects a bad config before any work, naming the key.
+//!
+//! A config file is a TOML overlay on a preset: every key it names must exist in the preset
+//! (an unknown key is an error naming its dotted path), every number must be non-negative,
+//! and the merged result is deserialised with `deny_unknown_fields` and then range-checked.
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Normalisation used inside the U-Net's double convolutions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Norm {
+    /// GroupNorm with `norm_groups` groups (the reference code uses 1 group).
+    Group,
+    /// No normalisation (cheapest on the CPU backend).
+    None,
+}
+
+/// Activation of the U-Net blocks (App. D.1 says ReLU; the authors' code uses GELU).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    Relu,
+    Gelu,
+    Silu,
+}
+
+/// U-Net denoiser shape (App. D.1).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Image channels (3 for RGB).
+    pub in_channels: usize,
+    /// Width of the first (full-resolution) double convolution.
+    pub base_channels: usize,
+    /// Width of level i is `base_channels * channel_mults[i]`; level 0 is full resolution,
+    /// each further level halves the resolution (max-pooling) - `len - 1` down blocks.
+    pub channel_mults: Vec<usize>,
+    /// Width of the bottleneck double convolutions.
+    pub bottleneck_channels: usize,
+    /// Spatial sizes (e.g. 16, 8) after which a self-attention block is applied.
+    pub attention_resolutions: Vec<usize>,
+    /// Heads of each self-attention block.
+    pub attention_heads: usize,
+    /// Width of the sinusoidal time embedding.
+    pub time_emb_dim: usize,
+    /// Normalisation kind.
+    pub norm: Norm,
+    /// Groups of the GroupNorm (1 = the reference code's choice).
+    pub norm_groups: usize,
+    /// Activation kind.
+    pub activation: Activation,
+    /// Use a residual double convolution before each down/up double convolution (reference code).
+    pub residual_blocks: bool,
+}
+
+/// DDPM forward process (Ho et al. 2020; Sec. 3.2): linear beta_t from `beta_start` to `beta_end`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiffusionConfig {
+    /// Number of diffusion steps T.
+    pub timesteps: usize,
+    pub beta_start: f64,
+    pub beta_end: f64,
+}
+
+/// Training-set generation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Number of training images (paper: 4000 for A, 2000 for B, C, D).
+    pub n_train: usize,
+}
+
+/// Optimisation (App. D.1: AdamW lr 3e-4, batch 16; EMA 0.995 after 2000 steps).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub batch_size: usize,
+    /// Epochs over the training set (paper: 400/800/1600/1000).
+    pub epochs: usize,
+    /// If > 0, stop after this many optimiser steps even if epochs remain.
+    pub max_steps: u64,
+    pub lr: f64,
+    /// Decoupled weight decay (PyTorch AdamW default 0.01; burn's default is 1e-4).
+    pub weight_decay: f64,
+    pub adam_beta1: f64,
+    pub adam_beta2: f64,
+    /// Adam epsilon (PyTorch default 1e-8; burn's default is 1e-5).
+    pub adam_eps: f64,
+    /// EMA decay of the weights.
+    pub ema_decay: f64,
+    /// Steps during which the EMA is a plain copy of the weights.
+    pub ema_start: u64,
+    /// Write a checkpoint every this many steps (and at the end).
+    pub checkpoint_every: u64,
+    /// Keep this many most recent checkpoints.
+    pub keep_checkpoints: usize,
+    /// Log a metrics row every this many steps.
+    pub log_every: u64,
+}
+
+/// Sampler choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SampleMethod {
+    /// Full ancestral DDPM, sigma_t^2 = beta_t, T steps.
+    Ddpm,
+    /// DDIM (Song et al. 2021) on an evenly spaced subsequence of `ddim_steps` steps.
+    Ddim,
+}
+
+/// Sampling settings (Sec. 3.3: 2000 samples per task).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SampleConfig {
+    pub n: usize,
+    pub batch_size: usize,
+    pub method: SampleMethod,
+    pub ddim_steps: usize,
+    /// DDIM eta (0 = deterministic).
+    pub ddim_eta: f64,
+    /// Clip the predicted x_0 to [-1, 1] inside DDIM steps.
+    pub clip_x0: bool,
+    /// Sample from the EMA weights (otherwise the raw weights).
+    pub use_ema: bool,
+}
+
+/// One run's complete configuration (written resolved into `config.toml` of the run directory).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Task name: A, B, C or D (App. C).
+    pub task: String,
+    /// Preset this config started from.
+    pub preset: String,
+    /// Image side in pixels (paper: 32).
+    pub image_size: usize,
+    /// Master seed (data, initialisation, noise, sampling).
+    pub seed: u64,
+    pub data: DataConfig,
+    pub model: ModelConfig,
+    pub diffusion: DiffusionConfig,
+    pub train: TrainConfig,
+    pub sample: SampleConfig,
+}
+
+/// Names of the presets.
+pub const PRESETS: &[&str] = &["paper", "cpu", "tiny"];
+
+/// Task names accepted by [`RunConfig::task`].
+pub const TASKS: &[&str] = &["A", "B", "C", "D"];
+
+impl ModelConfig {
+    /// Near the paper's 14 M parameter U-Net (App. D.1): reference-code layout
+    /// (3 down + 3 up blocks, 4-head attention at 16, 8, 4 px, 256-wide time embedding, GELU,
+    /// GroupNorm(1)) with a 384-wide bottleneck instead of 512
+    /// (parameter count: `empirical params`).
+    pub fn paper() -> Self {
+        ModelConfig {
+            in_channels: 3,
+            base_channels: 64,
+            channel_mults: vec![1, 2, 4, 4],
+            bottleneck_channels: 384,
+            attention_resolutions: vec![16, 8, 4],
+            attention_heads: 4,
+            time_emb_dim: 256,
+            norm: Norm::Group,
+            norm_groups: 1,
+            activation: Activation::Gelu,
+            residual_blocks: true,
+        }
+    }
+    /// Small CPU U-Net (about 1.5 M parameters): same block layout, four levels starting at
+    /// only 16 channels (the full-resolution convolutions dominate the CPU cost), attention only
+    /// at 4 px, ReLU (App. D.1's wording), GroupNorm(1), no residual pre-blocks.
+    pub fn cpu() -> Self {
+        ModelConfig {
+            in_channels: 3,
+            base_channels: 16,
+            channel_mults: vec![1, 2, 4, 8],
+            bottleneck_channels: 128,
+            attention_resolutions: vec![4],
+            attention_heads: 4,
+            time_emb_dim: 128,
+            norm: Norm::Group,
+            norm_groups: 1,
+            activation: Activation::Relu,
+            residual_blocks: false,
+        }
+    }
+    /// Tiny U-Net for tests (a few thousand parameters).
+    pub fn tiny() -> Self {
+        ModelConfig {
+            in_channels: 3,
+            base_channels: 8,
+            channel_mults: vec![1, 2],
+            bottleneck_channels: 16,
+            attention_resolutions: vec![4],
+            attention_heads: 2,
+            time_emb_dim: 16,
+            norm: Norm::Group,
+            norm_groups: 1,
+            activation: Activation::Relu,
+            residual_blocks: false,
+        }
+    }
+}
+
+/// Paper dataset size per task (Sec. 3.2).
+pub fn paper_n_train(task: &str) -> usize {
+    if task == "A" {
+        4000
+    } else {
+        2000
+    }
+}
+
+/// Paper epochs per task (App. D.1).
+pub fn paper_epochs(task: &str) -> usize {
+    match task {
+        "A" => 400,
+        "B" => 800,
+        "C" => 1600,
+        _ => 1000,
+    }
+}
+
+impl RunConfig {
+    /// The configuration of `preset` for `task` (validated).
+    pub fn preset(preset: &str, task: &str) -> Result<Self> {
+        let task = normalise_task(task)?;
+        let diffusion = DiffusionConfig {
+            timesteps: 1000,
+            beta_start: 1e-4,
+            beta_end: 2e-2,
+        };
+        let cfg = match preset {
+            "paper" => RunConfig {
+                task: task.clone(),
+                preset: preset.into(),
+                image_size: 32,
+                seed: 0,
+                data: DataConfig {
+                    n_train: paper_n_train(&task),
+                },
+                model: ModelConfig::paper(),
+                diffusion,
+                train: TrainConfig {
+                    batch_size: 16,
+                    epochs: paper_epochs(&task),
+                    max_steps: 0,
+                    lr: 3e-4,
+                    weight_decay: 0.01,
+                    adam_beta1: 0.9,
+                    adam_beta2: 0.999,
+                    adam_eps: 1e-8,
+                    ema_decay: 0.995,
+                    ema_start: 2000,
+                    checkpoint_every: 5000,
+                    keep_checkpoints: 2,
+                    log_every: 100,
+                },
+                sample: SampleConfig {
+                    n: 2000,
+                    batch_size: 250,
+                    method: SampleMethod::Ddpm,
+                    ddim_steps: 100,
+                    ddim_eta: 0.0,
+                    clip_x0: true,
+                    use_ema: true,
+                },
+            },
+            "cpu" => RunConfig {
+                task: task.clone(),
+                preset: preset.into(),
+                image_size: 32,
+                seed: 0,
+                data: DataConfig {
+                    n_train: paper_n_train(&task),
+                },
+                model: ModelConfig::cpu(),
+                diffusion,
+                train: TrainConfig {
+                    batch_size: 16,
+                    epochs: 10_000,
+                    max_steps: 20_000,
+                    // raised from the paper's 3e-4 so that a CPU budget of a few thousand steps learns shapes
+                    lr: 1e-3,
+                    weight_decay: 0.01,
+                    adam_beta1: 0.9,
+                    adam_beta2: 0.999,
+                    adam_eps: 1e-8,
+                    ema_decay: 0.995,
+                    ema_start: 200,
+                    checkpoint_every: 200,
+                    keep_checkpoints: 2,
+                    log_every: 50,
+                },
+                sample: SampleConfig {
+                    n: 300,
+                    batch_size: 100,
+                    method: SampleMethod::Ddim,
+                    ddim_steps: 25,
+                    ddim_eta: 0.0,
+                    clip_x0: true,
+                    use_ema: true,
+                },
+            },
+            "tiny" => RunConfig {
+                task: task.clone(),
+                preset: preset.into(),
+                image_size: 16,
+                seed: 0,
+                data: DataConfig { n_train: 64 },
+                model: ModelConfig::tiny(),
+                diffusion: DiffusionConfig {
+                    timesteps: 100,
+                    ..diffusion
+                },
+                train: TrainConfig {
+                    batch_size: 8,
+                    epochs: 2,
+                    max_steps: 0,
+                    lr: 3e-4,
+                    weight_decay: 0.01,
+                    adam_beta1: 0.9,
+                    adam_beta2: 0.999,
+                    adam_eps: 1e-8,
+                    ema_decay: 0.995,
+                    ema_start: 4,
+                    checkpoint_every: 4,
+                    keep_checkpoints: 2,
+                    log_every: 2,
+                },
+                sample: SampleConfig {
+                    n: 8,
+                    batch_size: 4,
+                    method: SampleMethod::Ddim,
+                    ddim_steps: 10,
+                    ddim_eta: 0.0,
+                    clip_x0: true,
+                    use_ema: true,
+                },
+            },
+            other => {
+                return Err(Error::config(
+                    "preset",
+                    format!(
+                        "unknown preset `{other}`; valid presets: {}",
+                        PRESETS.join(", ")
+                    ),
+                ))
+            }
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// `preset` for `task`, overlaid with the TOML text `overlay` (a config file); `source_name`
+    /// names the file in errors. Unknown keys, negative numbers, type errors and out-of-range
+    /// values are rejected with the key named, before any work.
+    pub fn from_overlay(
+        preset: &str,
+        task: &str,
+        overlay: &str,
+        source_name: &str,
+    ) -> Result<Self> {
+        let overlay: toml::Table = toml::from_str(overlay).map_err(|e| Error::ConfigParse {
+            source_name: source_name.into(),
+            message: e.to_string(),
+        })?;
+        // A config file may choose the task and preset itself.
+        let task = match overlay.get("task") {
+            Some(toml::Value::String(s)) => s.clone(),
+            Some(_) => return Err(Error::config("task", "must be a string (A, B, C or D)")),
+            None => task.to_string(),
+        };
+        let preset = match overlay.get("preset") {
+            Some(toml::Value::String(s)) => s.clone(),
+            Some(_) => return Err(Error::config("preset", "must be a string")),
+            None => preset.to_string(),
+        };
+        let base = Self::preset(&preset, &task)?;
+        let mut merged = toml::Table::try_from(&base).map_err(|e| Error::Other(e.to_string()))?;
+        check_negative(&toml::Value::Table(overlay.clone()), "")?;
+        merge(&mut merged, &overlay, "")?;
+        let mut cfg: RunConfig =
+            toml::Value::Table(merged)
+                .try_into()
+                .map_err(|e: toml::de::Error| Error::ConfigParse {
+                    source_name: source_name.into(),
+                    message: e.to_string(),
+                })?;
+        cfg.task = normalise_task(&cfg.task)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Read a config file (overlay on `preset`/`task`, see [`RunConfig::from_overlay`]).
+    pub fn from_file(preset: &str, task: &str, path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_overlay(preset, task, &text, &path.display().to_string())
+    }
+
+    /// A complete resolved config as written in a run directory (no overlay on a preset).
+    pub fn from_resolved_toml(text: &str, source_name: &str) -> Result<Self> {
+        let v: toml::Value = toml::from_str(text).map_err(|e| Error::ConfigParse {
+            source_name: source_name.into(),
+            message: e.to_string(),
+        })?;
+        check_negative(&v, "")?;
+        let cfg: RunConfig = v
+            .try_into()
+            .map_err(|e: toml::de::Error| Error::ConfigParse {
+                source_name: source_name.into(),
+                message: e.to_string(),
+            })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Serialise as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("RunConfig always serialises")
+    }
+
+    /// Range checks; each error names its key.
+    pub fn validate(&self) -> Result<()> {
+        normalise_task(&self.task)?;
+        let pos = |key: &str, v: usize| -> Result<()> {
+            if v == 0 {
+                Err(Error::config(key, "must be positive"))
+            } else {
+                Ok(())
+            }
+        };
+        pos("image_size", self.image_size)?;
+        pos("data.n_train", self.data.n_train)?;
+        let m = &self.model;
+        pos("model.in_channels", m.in_channels)?;
+        pos("model.base_channels", m.base_channels)?;
+        pos("model.bottleneck_channels", m.bottleneck_channels)?;
+        pos("model.attention_heads", m.attention_heads)?;
+        pos("model.time_emb_dim", m.time_emb_dim)?;
+        pos("model.norm_groups", m.norm_groups)?;
+        if m.channel_mults.is_empty() {
+            return Err(Error::config("model.channel_mults", "must not be empty"));
+        }
+        if m.channel_mults.iter().any(|&c| c == 0) {
+            return Err(Error::config(
+                "model.channel_mults",
+                "entries must be positive",
+            ));
+        }
+        let levels = m.channel_mults.len() - 1;
+        if self.image_size % (1 << levels) != 0 {
+            return Err(Error::config(
+                "image_size",
+                format!(
+                    "must be divisible by 2^{levels} for {} U-Net levels",
+                    levels + 1
+                ),
+            ));
+        }
+        if m.time_emb_dim % 2 != 0 {
+            return Err(Error::config("model.time_emb_dim", "must be even"));
+        }
+        for (i, &mult) in m.channel_mults.iter().enumerate() {
+            let c = m.base_channels * mult;
+            if m.norm == Norm::Group && c % m.norm_groups != 0 {
+                return Err(Error::config(
+                    "model.norm_groups",
+                    format!("must divide every level width (level {i} has {c})"),
+                ));
+            }
+            if c % m.attention_heads != 0 {
+                return Err(Error::config(
+                    "model.attention_heads",
+                    format!("must divide every level width (level {i} has {c})"),
+                ));
+            }
+        }
+        let d = &self.diffusion;
+        pos("diffusion.timesteps", d.timesteps)?;
+        if !(d.beta_start > 0.0 && d.beta_start < 1.0) {
+            return Err(Error::config("diffusion.beta_start", "must lie in (0, 1)"));
+        }
+        if !(d.beta_end >= d.beta_start && d.beta_end < 1.0) {
+            return Err(Error::config(
+                "diffusion.beta_end",
+                "must lie in [beta_start, 1)",
+            ));
+        }
+        let t = &self.train;
+        pos("train.batch_size", t.batch_size)?;
+        pos("train.epochs", t.epochs)?;
+        if !(t.lr > 0.0 && t.lr.is_finite()) {
+            return Err(Error::config("train.lr", "must be positive"));
+        }
+        if !(t.weight_decay >= 0.0 && t.weight_decay.is_finite()) {
+            return Err(Error::config("train.weight_decay", "must be >= 0"));
+        }
+        for (key, v) in [
+            ("train.adam_beta1", t.adam_beta1),
+            ("train.adam_beta2", t.adam_beta2),
+        ] {
+            if !(0.0..1.0).contains(&v) {
+                return Err(Error::config(key, "must lie in [0, 1)"));
+            }
+        }
+        if !(t.adam_eps > 0.0) {
+            return Err(Error::config("train.adam_eps", "must be positive"));
+        }
+        if !(0.0..=1.0).contains(&t.ema_decay) {
+            return Err(Error::config("train.ema_decay", "must lie in [0, 1]"));
+        }
+        if t.checkpoint_every == 0 {
+            return Err(Error::config("train.checkpoint_every", "must be positive"));
+        }
+        if t.log_every == 0 {
+            return Err(Error::config("train.log_every", "must be positive"));
+        }
+        pos("train.keep_checkpoints", t.keep_checkpoints)?;
+        let s = &self.sample;
+        pos("sample.n", s.n)?;
+        pos("sample.batch_size", s.batch_size)?;
+        if s.method == SampleMethod::Ddim
+            && (s.ddim_steps == 0 || s.ddim_steps > self.diffusion.timesteps)
+        {
+            return Err(Error::config(
+                "sample.ddim_steps",
+                format!("must lie in 1..={}", self.diffusion.timesteps),
+            ));
+        }
+        if !(s.ddim_eta >= 0.0) {
+            return Err(Error::config("sample.ddim_eta", "must be >= 0"));
+        }
+        Ok(())
+    }
+}
+
+/// Canonical task name (upper case) or an error naming the `task` key and the valid tasks.
+pub fn normalise_task(task: &str) -> Result<String> {
+    let up = task.trim().to_ascii_uppercase();
+    if TASKS.contains(&up.as_str()) {
+        Ok(up)
+    } else {
+        Err(Error::config(
+            "task",
+            format!("unknown task `{task}`; valid tasks: {}", TASKS.join(", ")),
+        ))
+    }
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+/// Reject negative numbers anywhere, naming the key.
+fn check_negative(v: &toml::Value, path: &str) -> Result<()> {
+    match v {
+        toml::Value::Integer(i) if *i < 0 => Err(Error::config(
+            path,
+            format!("must be non-negative, got {i}"),
+        )),
+        toml::Value::Float(f) if *f < 0.0 => Err(Error::config(
+            path,
+            format!("must be non-negative, got {f}"),
+        )),
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                check_negative(v, &join(path, k))?;
+            }
+            Ok(())
+        }
+        toml::Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                check_negative(v, &format!("{path}[{i}]"))?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Deep-merge `overlay` into `base`; a key absent from `base` is an unknown key.
+fn merge(base: &mut toml::Table, overlay: &toml::Table, path: &str) -> Result<()> {
+    for (k, v) in overlay {
+        let key = join(path, k);
+        match base.get_mut(k) {
+            None => {
+                return Err(Error::config(
+                    key,
+                    "unknown key (see `empirical train --print-config` for the valid keys)",
+                ))
+            }
+            Some(toml::Value::Table(bt)) => match v {
+                toml::Value::Table(ot) => merge(bt, ot, &key)?,
+                _ => return Err(Error::config(key, "must be a table")),
+            },
+            Some(slot) => *slot = v.clone(),
+        }
+    }
+    Ok(())
+}

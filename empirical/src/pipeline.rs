@@ -1,0 +1,418 @@
+//! Steps of a run composed into commands: train (fresh or resumed), load a model from a
+//! checkpoint, sample to files, evaluate, and the full per-task run that prints a Table 1 row
+//! and the Table 2 DDPM column (Sec. 3.3).
+use burn::module::AutodiffModule;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use empirical_rules::color::RangeSet;
+use empirical_rules::{evaluate, EvalConfig, EvalReport};
+use image::RgbImage;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::checkpoint::Checkpoint;
+use crate::config::RunConfig;
+use crate::data;
+use crate::error::{Error, Result};
+use crate::model::UNet;
+use crate::params;
+use crate::rundir::{write_atomic, RunDir, RunInfo};
+use crate::sampler::{self, SamplerOptions};
+use crate::schedule::Schedule;
+use crate::train::{self, TrainOptions, Trainer};
+
+/// Where shipped checkpoints live (`empirical/checkpoints/<task>.ckpt`).
+pub fn shipped_checkpoint_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/checkpoints"))
+}
+
+/// Build an inference model from a checkpoint: its `ema` group (or `params` when `raw`).
+pub fn model_from_checkpoint<B: Backend>(
+    path: &Path,
+    raw: bool,
+    device: &B::Device,
+) -> Result<(RunConfig, UNet<B>, u64)> {
+    let ckpt = Checkpoint::load(path)?;
+    let cfg = ckpt.config()?;
+    let mut rng = train::init_rng(cfg.seed);
+    let model = UNet::<B>::new(&cfg.model, cfg.image_size, &mut rng, device);
+    let (_, shapes) = params::collect(&model);
+    if let Some(diff) = params::check_shapes(&shapes, &ckpt.header.shapes) {
+        return Err(Error::Checkpoint {
+            path: path.into(),
+            message: diff,
+        });
+    }
+    let name = if raw { "params" } else { "ema" };
+    let group = ckpt.group(name).ok_or_else(|| Error::Checkpoint {
+        path: path.into(),
+        message: format!("no `{name}` group"),
+    })?;
+    let model = params::set(model, params::from_host::<B>(group, device));
+    Ok((cfg, model, ckpt.header.step))
+}
+
+/// Sampler options of a config.
+pub fn sampler_options(cfg: &RunConfig) -> SamplerOptions {
+    SamplerOptions {
+        method: cfg.sample.method,
+        ddim_steps: cfg.sample.ddim_steps,
+        ddim_eta: cfg.sample.ddim_eta,
+        clip_x0: cfg.sample.clip_x0,
+    }
+}
+
+/// Draw `n` images with `model` in batches (seeded by `seed`), with a progress bar.
+#[allow(clippy::too_many_arguments)]
+pub fn sample_images<B: Backend>(
+    model: &UNet<B>,
+    cfg: &RunConfig,
+    n: usize,
+    batch: usize,
+    opts: &SamplerOptions,
+    seed: u64,
+    quiet: bool,
+    device: &B::Device,
+) -> Vec<RgbImage> {
+    let sched = Schedule::from_config(&cfg.diffusion);
+    let steps = sampler::step_sequence(opts, sched.len()).len() as u64;
+    let batches = n.div_ceil(batch);
+    let pb = if quiet {
+        ProgressBar::hidden()
+    } else {
+        let pb = ProgressBar::new(steps * batches as u64);
+        pb.set_style(
+            ProgressStyle::with_template(
+                "sample {prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} steps ({per_sec}, eta {eta})",
+            )
+            .unwrap(),
+        );
+        pb.set_prefix(cfg.task.clone());
+        pb
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5341_4d50_4c45_5f5f);
+    let s = cfg.image_size;
+    let c = cfg.model.in_channels;
+    let mut images = Vec::with_capacity(n);
+    for b in 0..batches {
+        let nb = batch.min(n - b * batch);
+        let x = sampler::sample(model, &sched, nb, c, s, opts, &mut rng, device, &mut || {
+            pb.inc(1)
+        });
+        let v: Vec<f32> = x.into_data().convert::<f32>().to_vec::<f32>().expect("f32");
+        images.extend(empirical_rules::from_chw_f32(&v, nb, s));
+    }
+    pb.finish_and_clear();
+    images
+}
+
+/// Write `images` as `dir/000000.png ...` and `dir/samples.npy` (N x H x W x 3 u8).
+pub fn write_samples(images: &[RgbImage], dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    for (i, img) in images.iter().enumerate() {
+        let mut buf = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut buf, image::ImageFormat::Png)
+            .map_err(|e| Error::Other(e.to_string()))?;
+        write_atomic(&dir.join(format!("{i:06}.png")), buf.get_ref())?;
+    }
+    empirical_rules::io::write_npy_u8(&dir.join("samples.npy"), images)
+        .map_err(|e| Error::Rules(e.to_string()))
+}
+
+/// A grid image of the first `cols * cols` images (a quick visual check).
+pub fn write_grid(images: &[RgbImage], cols: usize, path: &Path) -> Result<()> {
+    let Some(first) = images.first() else {
+        return Ok(());
+    };
+    let (w, h) = first.dimensions();
+    let k = images.len().min(cols * cols);
+    let rows = k.div_ceil(cols);
+    let pad = 2;
+    let mut grid = RgbImage::from_pixel(
+        cols as u32 * (w + pad) + pad,
+        rows as u32 * (h + pad) + pad,
+        image::Rgb([255, 255, 255]),
+    );
+    for (i, img) in images.iter().take(k).enumerate() {
+        let x0 = pad + (i % cols) as u32 * (w + pad);
+        let y0 = pad + (i / cols) as u32 * (h + pad);
+        image::imageops::replace(&mut grid, img, x0 as i64, y0 as i64);
+    }
+    let mut buf = std::io::Cursor::new(Vec::new());
+    grid.write_to(&mut buf, image::ImageFormat::Png)
+        .map_err(|e| Error::Other(e.to_string()))?;
+    write_atomic(path, buf.get_ref())
+}
+
+/// Evaluate images of `cfg.task` and write `dir/<stem>.json` (an EvalReport) and
+/// `dir/<stem>_per_image.csv` (`results.json` / `per_image.csv` for stem "results").
+pub fn evaluate_to(
+    cfg: &RunConfig,
+    images: &[RgbImage],
+    ranges: RangeSet,
+    dir: &Path,
+    stem: &str,
+) -> Result<EvalReport> {
+    let task = data::task_of(cfg)?;
+    let ec = EvalConfig {
+        ranges,
+        ..EvalConfig::default()
+    };
+    let report = evaluate(task, images, &ec).map_err(|e| Error::Rules(e.to_string()))?;
+    let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Other(e.to_string()))?;
+    write_atomic(&dir.join(format!("{stem}.json")), &json)?;
+    let csv_name = if stem == "results" {
+        "per_image.csv".to_string()
+    } else {
+        format!("{stem}_per_image.csv")
+    };
+    empirical_rules::cli::write_per_image_csv(&report, &dir.join(csv_name))
+        .map_err(|e| Error::Rules(e.to_string()))?;
+    Ok(report)
+}
+
+/// Options of [`train_run`].
+#[derive(Clone, Debug, Default)]
+pub struct TrainRunOptions {
+    pub quiet: bool,
+    pub stop_at: Option<u64>,
+    pub command: String,
+    pub backend: String,
+}
+
+/// Train `cfg` in run directory `run` (resuming from its newest checkpoint if one exists);
+/// returns the trainer (for its EMA model) and a summary.
+pub fn train_run<B: AutodiffBackend>(
+    cfg: &RunConfig,
+    run: &RunDir,
+    opts: &TrainRunOptions,
+    device: &B::Device,
+) -> Result<(Trainer<B>, train::TrainSummary)> {
+    let images = data::training_images(cfg, Some(&run.data()))?;
+    let flat = data::to_tensor_data(&images);
+    let mut trainer = match run.latest_checkpoint() {
+        Some((_, p)) => {
+            let ckpt = Checkpoint::load(&p)?;
+            let t = Trainer::<B>::from_checkpoint(&ckpt, &p, device)?;
+            if t.cfg != *cfg {
+                return Err(Error::Other(format!(
+                    "checkpoint {} was written with a different config than {}",
+                    p.display(),
+                    run.config_path().display()
+                )));
+            }
+            if !opts.quiet {
+                eprintln!("resuming from {} (step {})", p.display(), t.step);
+            }
+            t
+        }
+        None => Trainer::<B>::new(cfg, device),
+    };
+    run.write_config(cfg)?;
+    run.write_info(&RunInfo {
+        task: cfg.task.clone(),
+        preset: cfg.preset.clone(),
+        seed: cfg.seed,
+        backend: opts.backend.clone(),
+        empirical_version: env!("CARGO_PKG_VERSION").into(),
+        burn_version: "0.21.0".into(),
+        parameters: trainer.num_params(),
+        command: opts.command.clone(),
+    })?;
+    if !opts.quiet {
+        eprintln!(
+            "task {}: {} parameters, {} training images, {} steps",
+            cfg.task,
+            trainer.num_params(),
+            images.len(),
+            train::total_steps(cfg, images.len())
+        );
+    }
+    let summary = train::train(
+        &mut trainer,
+        run,
+        &flat,
+        images.len(),
+        &TrainOptions {
+            quiet: opts.quiet,
+            stop_at: opts.stop_at,
+        },
+    )?;
+    Ok((trainer, summary))
+}
+
+/// One task's line of the main job's tables.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TaskRow {
+    pub task: String,
+    pub n_samples: usize,
+    pub invalid_pct: f64,
+    pub coarse_violations: usize,
+    pub n_valid: usize,
+    pub error: Option<f64>,
+    pub r_squared: Option<f64>,
+    pub train_error: Option<f64>,
+    pub train_r_squared: Option<f64>,
+    pub model_source: String,
+    pub train_steps: u64,
+    pub seconds: f64,
+}
+
+/// Options of [`run_task`].
+#[derive(Clone, Debug)]
+pub struct RunTaskOptions {
+    pub retrain: bool,
+    pub checkpoint_dir: PathBuf,
+    pub quiet: bool,
+    pub backend: String,
+    pub command: String,
+}
+
+/// The full pipeline for one task in run directory `root`: data, train or load, sample,
+/// evaluate samples and (a subset of equal size of) the training data.
+pub fn run_task<B: AutodiffBackend>(
+    cfg: &RunConfig,
+    root: &Path,
+    opts: &RunTaskOptions,
+    device: &B::Device,
+) -> Result<TaskRow> {
+    let t0 = Instant::now();
+    let run = RunDir::create(root)?;
+    let shipped = opts.checkpoint_dir.join(format!("{}.ckpt", cfg.task));
+    let (model, source, steps, model_cfg) = if !opts.retrain && shipped.is_file() {
+        let (ccfg, model, step) =
+            model_from_checkpoint::<B::InnerBackend>(&shipped, false, device)?;
+        if ccfg.model != cfg.model
+            || ccfg.image_size != cfg.image_size
+            || ccfg.diffusion != cfg.diffusion
+        {
+            return Err(Error::Other(format!(
+                "shipped checkpoint {} has a different model/diffusion config than preset `{}`; \
+                 use --retrain or --checkpoint-dir",
+                shipped.display(),
+                cfg.preset
+            )));
+        }
+        let mut merged = ccfg.clone();
+        merged.sample = cfg.sample.clone();
+        run.write_config(&merged)?;
+        run.write_info(&RunInfo {
+            task: cfg.task.clone(),
+            preset: cfg.preset.clone(),
+            seed: cfg.seed,
+            backend: opts.backend.clone(),
+            empirical_version: env!("CARGO_PKG_VERSION").into(),
+            burn_version: "0.21.0".into(),
+            parameters: burn::module::Module::num_params(&model),
+            command: opts.command.clone(),
+        })?;
+        (
+            model,
+            format!("shipped {}", shipped.display()),
+            step,
+            merged,
+        )
+    } else {
+        if !opts.retrain && !opts.quiet {
+            eprintln!(
+                "no shipped checkpoint {} - training from scratch (slow on the CPU)",
+                shipped.display()
+            );
+        }
+        let (trainer, summary) = train_run::<B>(
+            cfg,
+            &run,
+            &TrainRunOptions {
+                quiet: opts.quiet,
+                stop_at: None,
+                command: opts.command.clone(),
+                backend: opts.backend.clone(),
+            },
+            device,
+        )?;
+        let model = if cfg.sample.use_ema {
+            trainer.ema_model()
+        } else {
+            trainer.model.valid()
+        };
+        (
+            model,
+            "trained in this run".to_string(),
+            summary.steps,
+            cfg.clone(),
+        )
+    };
+    let sopts = sampler_options(cfg);
+    let images = sample_images(
+        &model,
+        &model_cfg,
+        cfg.sample.n,
+        cfg.sample.batch_size,
+        &sopts,
+        cfg.seed,
+        opts.quiet,
+        device,
+    );
+    write_samples(&images, &run.samples())?;
+    write_grid(&images, 8, &run.root.join("samples_grid.png"))?;
+    let report = evaluate_to(cfg, &images, RangeSet::Loose, &run.eval(), "results")?;
+    // the training data's own fit, on as many training images as samples (Fig. 3)
+    let mut tcfg = cfg.clone();
+    tcfg.data.n_train = cfg.sample.n.min(cfg.data.n_train);
+    let train_imgs = data::training_images(&tcfg, Some(&run.data()))?;
+    write_grid(&train_imgs, 8, &run.root.join("train_grid.png"))?;
+    let treport = evaluate_to(
+        cfg,
+        &train_imgs,
+        RangeSet::Strict,
+        &run.eval(),
+        "train_results",
+    )?;
+    let s = &report.summary;
+    let row = TaskRow {
+        task: cfg.task.clone(),
+        n_samples: s.n,
+        invalid_pct: s.invalid_pct,
+        coarse_violations: s.coarse_violations,
+        n_valid: s.n_valid,
+        error: s.eq4.as_ref().map(|e| e.total),
+        r_squared: s.eq4.as_ref().map(|e| e.fit.r_squared),
+        train_error: treport.summary.eq4.as_ref().map(|e| e.total),
+        train_r_squared: treport.summary.eq4.as_ref().map(|e| e.fit.r_squared),
+        model_source: source,
+        train_steps: steps,
+        seconds: t0.elapsed().as_secs_f64(),
+    };
+    Ok(row)
+}
+
+fn opt(v: Option<f64>, prec: usize) -> String {
+    v.map_or("-".into(), |x| format!("{x:.prec$}"))
+}
+
+/// The main job's printed tables (Table 1 row and Table 2 DDPM column per task).
+pub fn format_table(rows: &[TaskRow]) -> String {
+    let mut s = String::new();
+    s.push_str("Table 1 (DDPM samples)                       | Table 2, DDPM column   | training data (Fig. 3)\n");
+    s.push_str(
+        "Task | samples | Invalid (%) | Coarse viol. | Error (Eq. 4) |   R^2   | Error   |   R^2\n",
+    );
+    s.push_str("-----+---------+-------------+--------------+---------------+---------+---------+--------\n");
+    for r in rows {
+        s.push_str(&format!(
+            "  {}  | {:>7} | {:>11.2} | {:>12} | {:>13} | {:>7} | {:>7} | {:>7}\n",
+            r.task,
+            r.n_samples,
+            r.invalid_pct,
+            r.coarse_violations,
+            opt(r.error, 4),
+            opt(r.r_squared, 3),
+            opt(r.train_error, 4),
+            opt(r.train_r_squared, 3),
+        ));
+    }
+    s
+}

@@ -1,0 +1,141 @@
+//! Run directory layout (see notes/interfaces.md): `config.toml`, `run.json`, `data/`,
+//! `checkpoints/`, `metrics.csv`, `samples/`, `eval/`. All files are written atomically.
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::config::RunConfig;
+use crate::error::{Error, Result};
+
+/// Write `bytes` to `path` atomically (temporary file in the same directory, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // NamedTempFile creates 0600 files; written results are ordinary files
+        let _ = tmp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+/// `run.json`: what produced the run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub task: String,
+    pub preset: String,
+    pub seed: u64,
+    pub backend: String,
+    pub empirical_version: String,
+    pub burn_version: String,
+    pub parameters: usize,
+    pub command: String,
+}
+
+/// One run directory.
+#[derive(Clone, Debug)]
+pub struct RunDir {
+    pub root: PathBuf,
+}
+
+impl RunDir {
+    /// Create (or reuse) `root` and its sub-directories.
+    pub fn create(root: &Path) -> Result<Self> {
+        for sub in ["", "checkpoints", "data", "samples", "eval"] {
+            let p = root.join(sub);
+            std::fs::create_dir_all(&p).map_err(|e| Error::io(&p, e))?;
+        }
+        Ok(RunDir {
+            root: root.to_path_buf(),
+        })
+    }
+    /// Open an existing run directory (must contain `config.toml`).
+    pub fn open(root: &Path) -> Result<Self> {
+        if !root.join("config.toml").is_file() {
+            return Err(Error::Other(format!(
+                "{} is not a run directory (no config.toml)",
+                root.display()
+            )));
+        }
+        Self::create(root)
+    }
+    pub fn config_path(&self) -> PathBuf {
+        self.root.join("config.toml")
+    }
+    pub fn checkpoints(&self) -> PathBuf {
+        self.root.join("checkpoints")
+    }
+    pub fn metrics_path(&self) -> PathBuf {
+        self.root.join("metrics.csv")
+    }
+    pub fn samples(&self) -> PathBuf {
+        self.root.join("samples")
+    }
+    pub fn eval(&self) -> PathBuf {
+        self.root.join("eval")
+    }
+    pub fn data(&self) -> PathBuf {
+        self.root.join("data")
+    }
+    /// Write the resolved config.
+    pub fn write_config(&self, cfg: &RunConfig) -> Result<()> {
+        write_atomic(&self.config_path(), cfg.to_toml().as_bytes())
+    }
+    /// Read the resolved config.
+    pub fn read_config(&self) -> Result<RunConfig> {
+        let p = self.config_path();
+        let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+        RunConfig::from_resolved_toml(&text, &p.display().to_string())
+    }
+    /// Write `run.json`.
+    pub fn write_info(&self, info: &RunInfo) -> Result<()> {
+        let s = serde_json::to_vec_pretty(info).expect("serialises");
+        write_atomic(&self.root.join("run.json"), &s)
+    }
+    /// Path of the checkpoint after `step` steps.
+    pub fn checkpoint_path(&self, step: u64) -> PathBuf {
+        self.checkpoints().join(format!("step-{step:09}.ckpt"))
+    }
+    /// All checkpoints as (step, path), ascending.
+    pub fn list_checkpoints(&self) -> Vec<(u64, PathBuf)> {
+        let mut v: Vec<(u64, PathBuf)> = std::fs::read_dir(self.checkpoints())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().to_string();
+                let step = name
+                    .strip_prefix("step-")?
+                    .strip_suffix(".ckpt")?
+                    .parse()
+                    .ok()?;
+                Some((step, e.path()))
+            })
+            .collect();
+        v.sort();
+        v
+    }
+    /// The newest checkpoint, if any.
+    pub fn latest_checkpoint(&self) -> Option<(u64, PathBuf)> {
+        self.list_checkpoints().pop()
+    }
+    /// Delete all but the newest `keep` checkpoints.
+    pub fn prune_checkpoints(&self, keep: usize) {
+        let list = self.list_checkpoints();
+        if list.len() > keep {
+            for (_, p) in &list[..list.len() - keep] {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! Training loop (Ho et al. 2020, Algorithm 1; App. D.1): uniform t, eps-prediction MSE, AdamW,
+//! EMA of the weights, epochs over a shuffled training set, checkpoints every N steps with
+//! resume, a NaN/inf guard, a metrics CSV and a progress bar.
+//!
+//! Determinism: the weights are initialised from ChaCha8(seed); the noise and t of step k come
+//! from [`step_rng`]`(seed, k)`; the batch order of epoch e from [`epoch_order`]`(seed, e, n)`.
+//! The state after k steps is therefore a function of (config, data, k) alone, and a run killed
+//! and resumed from a checkpoint ends with the same weights as an uninterrupted one.
+use burn::module::AutodiffModule;
+use burn::prelude::ElementConversion;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Tensor, TensorData};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::checkpoint::{Checkpoint, Header, RngState};
+use crate::config::RunConfig;
+use crate::diffusion;
+use crate::error::{Error, Result};
+use crate::model::UNet;
+use crate::params::{self, AdamState, AdamW};
+use crate::rundir::RunDir;
+use crate::schedule::Schedule;
+
+/// The RNG of weight initialisation.
+pub fn init_rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+/// The RNG of optimiser step `step` (0-based): draws t and eps.
+pub fn step_rng(seed: u64, step: u64) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed ^ 0x5354_4550_5f52_4e47);
+    r.set_stream(step);
+    r
+}
+
+/// The visiting order of the `n` training images in epoch `epoch`.
+pub fn epoch_order(seed: u64, epoch: u64, n: usize) -> Vec<usize> {
+    let mut r = ChaCha8Rng::seed_from_u64(seed ^ 0x4550_4f43_485f_4f52);
+    r.set_stream(epoch);
+    let mut v: Vec<usize> = (0..n).collect();
+    v.shuffle(&mut r);
+    v
+}
+
+/// Mini-batches per epoch (the last one may be smaller, as PyTorch's DataLoader).
+pub fn steps_per_epoch(n: usize, batch: usize) -> u64 {
+    n.div_ceil(batch) as u64
+}
+
+/// Total optimiser steps of a run on `n` images.
+pub fn total_steps(cfg: &RunConfig, n: usize) -> u64 {
+    let by_epochs = steps_per_epoch(n, cfg.train.batch_size) * cfg.train.epochs as u64;
+    if cfg.train.max_steps > 0 {
+        by_epochs.min(cfg.train.max_steps)
+    } else {
+        by_epochs
+    }
+}
+
+/// Indices of the batch of step `step`.
+pub fn batch_indices(seed: u64, step: u64, n: usize, batch: usize) -> Vec<usize> {
+    let spe = steps_per_epoch(n, batch);
+    let epoch = step / spe;
+    let b = (step % spe) as usize;
+    let order = epoch_order(seed, epoch, n);
+    order[b * batch..((b + 1) * batch).min(n)].to_vec()
+}
+
+/// Gather images `idx` from NCHW host data (`dim` = C*H*W floats per image) into a tensor.
+pub fn gather<B: burn::tensor::backend::Backend>(
+    data: &[f32],
+    idx: &[usize],
+    shape_chw: [usize; 3],
+    device: &B::Device,
+) -> Tensor<B, 4> {
+    let dim: usize = shape_chw.iter().product();
+    let mut v = Vec::with_capacity(idx.len() * dim);
+    for &i in idx {
+        v.extend_from_slice(&data[i * dim..(i + 1) * dim]);
+    }
+    let [c, h, w] = shape_chw;
+    Tensor::from_data(TensorData::new(v, [idx.len(), c, h, w]), device)
+}
+
+/// Model, optimiser state, EMA and step counter of one run.
+pub struct Trainer<B: AutodiffBackend> {
+    pub cfg: RunConfig,
+    pub sched: Schedule,
+    pub model: UNet<B>,
+    pub adam: AdamState<B::InnerBackend>,
+    pub ema: Vec<Tensor<B::InnerBackend, 1>>,
+    pub shapes: Vec<Vec<usize>>,
+    /// Optimiser steps done.
+    pub step: u64,
+    pub train_seconds: f64,
+    pub device: B::Device,
+}
+
+impl<B: AutodiffBackend> Trainer<B> {
+    /// Fresh weights from ChaCha8(cfg.seed); EMA = weights; zero AdamW moments.
+    pub fn new(cfg: &RunConfig, device: &B::Device) -> Self {
+        let mut rng = init_rng(cfg.seed);
+        let model = UNet::<B>::new(&cfg.model, cfg.image_size, &mut rng, device);
+        let (w, shapes) = params::collect(&model.valid());
+        Trainer {
+            cfg: cfg.clone(),
+            sched: Schedule::from_config(&cfg.diffusion),
+            adam: AdamState::zeros(&shapes, device),
+            ema: w,
+            shapes,
+            model,
+            step: 0,
+            train_seconds: 0.0,
+            device: device.clone(),
+        }
+    }
+
+    /// Parameter count.
+    pub fn num_params(&self) -> usize {
+        self.shapes
+            .iter()
+            .map(|s| s.iter().product::<usize>())
+            .sum()
+    }
+
+    /// Restore a training checkpoint (weights, moments, EMA, step).
+    pub fn from_checkpoint(
+        ckpt: &Checkpoint,
+        path: &std::path::Path,
+        device: &B::Device,
+    ) -> Result<Self> {
+        let cfg = ckpt.config()?;
+        let mut t = Self::new(&cfg, device);
+        if let Some(diff) = params::check_shapes(&t.shapes, &ckpt.header.shapes) {
+            return Err(Error::Checkpoint {
+                path: path.to_path_buf(),
+                message: diff,
+            });
+        }
+        let group = |name: &str| {
+            ckpt.group(name).ok_or_else(|| Error::Checkpoint {
+                path: path.to_path_buf(),
+                message: format!("no `{name}` group: not a training checkpoint"),
+            })
+        };
+        let p = params::from_host::<B::InnerBackend>(group("params")?, device);
+        let p_ad: Vec<Tensor<B, 1>> = p.into_iter().map(Tensor::from_inner).collect();
+        t.model = params::set(t.model, p_ad);
+        t.adam.m = params::from_host(group("adam_m")?, device);
+        t.adam.v = params::from_host(group("adam_v")?, device);
+        t.ema = params::from_host(group("ema")?, device);
+        t.step = ckpt.header.step;
+        t.train_seconds = ckpt.header.train_seconds;
+        Ok(t)
+    }
+
+    /// The full training state as a checkpoint.
+    pub fn checkpoint(&self) -> Checkpoint {
+        let (w, _) = params::collect(&self.model.valid());
+        Checkpoint {
+            header: Header {
+                format: 1,
+                step: self.step,
+                config: self.cfg.to_toml(),
+                rng: RngState {
+                    seed: self.cfg.seed,
+                    scheme: "chacha8: init seed_from_u64(seed); step k noise/t: step_rng(seed, k); epoch e order: epoch_order(seed, e)".into(),
+                    next_step: self.step,
+                },
+                shapes: self.shapes.clone(),
+                groups: vec!["params".into(), "adam_m".into(), "adam_v".into(), "ema".into()],
+                checksum: 0,
+                train_seconds: self.train_seconds,
+            },
+            data: vec![
+                params::to_host(&w),
+                params::to_host(&self.adam.m),
+                params::to_host(&self.adam.v),
+                params::to_host(&self.ema),
+            ],
+        }
+    }
+
+    /// One optimiser step on the clean batch `x0` (values in [-1, 1]); returns the loss.
+    /// A non-finite loss leaves the state untouched and returns `Error::NonFiniteLoss`
+    /// (with an empty `last_good`, filled in by the caller).
+    pub fn train_step(&mut self, x0: Tensor<B, 4>) -> Result<f32> {
+        let mut rng = step_rng(self.cfg.seed, self.step);
+        let dims = x0.dims();
+        let t = diffusion::uniform_steps(&mut rng, dims[0], self.sched.len());
+        let eps = diffusion::normal_tensor::<B>(&mut rng, dims, &self.device);
+        let loss = diffusion::loss(&self.model, &self.sched, x0, &t, eps);
+        let value: f32 = loss.clone().into_scalar().elem::<f32>();
+        if !value.is_finite() {
+            return Err(Error::NonFiniteLoss {
+                step: self.step + 1,
+                value,
+                last_good: String::new(),
+            });
+        }
+        let grads = loss.backward();
+        let tc = &self.cfg.train;
+        let hp = AdamW {
+            lr: tc.lr,
+            beta1: tc.adam_beta1,
+            beta2: tc.adam_beta2,
+            eps: tc.adam_eps,
+            weight_decay: tc.weight_decay,
+        };
+        self.model = params::adamw_step(
+            self.model.clone(),
+            &grads,
+            &mut self.adam,
+            hp,
+            self.step + 1,
+        );
+        self.step += 1;
+        let (w, _) = params::collect(&self.model.valid());
+        params::ema_update(&mut self.ema, &w, tc.ema_decay, tc.ema_start, self.step);
+        Ok(value)
+    }
+
+    /// A copy of the model with the EMA weights (inference backend).
+    pub fn ema_model(&self) -> UNet<B::InnerBackend> {
+        params::set(self.model.valid(), self.ema.clone())
+    }
+}
+
+/// Options of [`train`].
+#[derive(Clone, Debug, Default)]
+pub struct TrainOptions {
+    /// Hide the progress bar.
+    pub quiet: bool,
+    /// Stop (as if killed) once this many steps are done, without a final checkpoint.
+    pub stop_at: Option<u64>,
+}
+
+/// What a finished (or stopped) training call did.
+#[derive(Clone, Debug)]
+pub struct TrainSummary {
+    pub steps: u64,
+    pub total_steps: u64,
+    pub seconds: f64,
+    pub last_loss: f32,
+    pub last_checkpoint: Option<PathBuf>,
+}
+
+fn truncate_metrics(path: &std::path::Path, keep_upto: u64) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(());
+    };
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let keep = i == 0
+            || line
+                .split(',')
+                .next()
+                .and_then(|s| s.parse::<u64>().ok())
+                .is_some_and(|s| s <= keep_upto);
+        if keep {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    crate::rundir::write_atomic(path, out.as_bytes())
+}
+
+/// Train `trainer` on NCHW images `data` (`n` images) until the configured number of steps,
+/// writing checkpoints and `metrics.csv` into `run`.
+pub fn train<B: AutodiffBackend>(
+    trainer: &mut Trainer<B>,
+    run: &RunDir,
+    data: &[f32],
+    n: usize,
+    opts: &TrainOptions,
+) -> Result<TrainSummary> {
+    let cfg = trainer.cfg.clone();
+    let tc = &cfg.train;
+    let s = cfg.image_size;
+    let c = cfg.model.in_channels;
+    if data.len() != n * c * s * s {
+        return Err(Error::Other(format!(
+            "training data has {} floats, expected {n} x {c} x {s} x {s}",
+            data.len()
+        )));
+    }
+    let total = total_steps(&cfg, n);
+    let metrics = run.metrics_path();
+    truncate_metrics(&metrics, trainer.step)?;
+    let new_file = !metrics.exists();
+    let mut mf = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&metrics)
+        .map_err(|e| Error::io(&metrics, e))?;
+    if new_file {
+        writeln!(mf, "step,loss,lr,images_per_s").map_err(|e| Error::io(&metrics, e))?;
+    }
+    let pb = if opts.quiet {
+        ProgressBar::hidden()
+    } else {
+        let pb = ProgressBar::new(total);
+        pb.set_style(
+            ProgressStyle::with_template(
+                "train {prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} steps ({per_sec}, eta {eta}) {msg}",
+            )
+            .unwrap(),
+        );
+        pb.set_prefix(cfg.task.clone());
+        pb
+    };
+    pb.set_position(trainer.step);
+    let mut last_ckpt = run.latest_checkpoint().map(|(_, p)| p);
+    let (mut acc, mut acc_n, mut acc_imgs) = (0.0f64, 0u64, 0usize);
+    let mut window = Instant::now();
+    let start = Instant::now();
+    let start_seconds = trainer.train_seconds;
+    let mut last_loss = f32::NAN;
+    while trainer.step < total && opts.stop_at.is_none_or(|k| trainer.step < k) {
+        let idx = batch_indices(cfg.seed, trainer.step, n, tc.batch_size);
+        let x0 = gather::<B>(data, &idx, [c, s, s], &trainer.device);
+        let loss = match trainer.train_step(x0) {
+            Ok(l) => l,
+            Err(Error::NonFiniteLoss { step, value, .. }) => {
+                pb.abandon();
+                return Err(Error::NonFiniteLoss {
+                    step,
+                    value,
+                    last_good: last_ckpt
+                        .as_ref()
+                        .map_or("none written yet".into(), |p| p.display().to_string()),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        trainer.train_seconds = start_seconds + start.elapsed().as_secs_f64();
+        last_loss = loss;
+        acc += loss as f64;
+        acc_n += 1;
+        acc_imgs += idx.len();
+        pb.set_position(trainer.step);
+        if trainer.step % tc.log_every == 0 || trainer.step == total {
+            let dt = window.elapsed().as_secs_f64().max(1e-9);
+            let mean = acc / acc_n as f64;
+            writeln!(
+                mf,
+                "{},{:.6},{},{:.3}",
+                trainer.step,
+                mean,
+                tc.lr,
+                acc_imgs as f64 / dt
+            )
+            .map_err(|e| Error::io(&metrics, e))?;
+            mf.flush().map_err(|e| Error::io(&metrics, e))?;
+            pb.set_message(format!("loss {mean:.4}"));
+            (acc, acc_n, acc_imgs) = (0.0, 0, 0);
+            window = Instant::now();
+        }
+        if trainer.step % tc.checkpoint_every == 0 || trainer.step == total {
+            let p = run.checkpoint_path(trainer.step);
+            trainer.checkpoint().save(&p)?;
+            run.prune_checkpoints(tc.keep_checkpoints);
+            last_ckpt = Some(p);
+        }
+    }
+    pb.finish_and_clear();
+    Ok(TrainSummary {
+        steps: trainer.step,
+        total_steps: total,
+        seconds: start.elapsed().as_secs_f64(),
+        last_loss,
+        last_checkpoint: last_ckpt,
+    })
+}

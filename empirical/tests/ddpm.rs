@@ -1,0 +1,416 @@
+//! Small CPU tests of the DDPM crate (tiny U-Net, 16x16 images).
+use burn::module::AutodiffModule;
+use burn::prelude::ElementConversion;
+use burn::tensor::{Tensor, TensorData};
+use empirical::backend::{Cpu, CpuAutodiff};
+use empirical::checkpoint::Checkpoint;
+use empirical::config::{RunConfig, SampleMethod};
+use empirical::diffusion;
+use empirical::params;
+use empirical::pipeline;
+use empirical::rundir::RunDir;
+use empirical::sampler::{self, SamplerOptions};
+use empirical::schedule::Schedule;
+use empirical::train::{self, TrainOptions, Trainer};
+use empirical::Error;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+fn tiny(task: &str) -> RunConfig {
+    RunConfig::preset("tiny", task).unwrap()
+}
+
+fn task_a_data(cfg: &RunConfig) -> (Vec<f32>, usize) {
+    let imgs = empirical::data::training_images(cfg, None).unwrap();
+    (empirical::data::to_tensor_data(&imgs), imgs.len())
+}
+
+/// Loss on a fixed batch with fixed t and eps (so that it is comparable across training).
+fn fixed_loss(t: &Trainer<CpuAutodiff>, data: &[f32], n: usize) -> f32 {
+    let cfg = &t.cfg;
+    let s = cfg.image_size;
+    let idx: Vec<usize> = (0..n.min(32)).collect();
+    let x0 = train::gather::<Cpu>(data, &idx, [3, s, s], &Default::default());
+    let model = t.model.valid();
+    let mut rng = ChaCha8Rng::seed_from_u64(99);
+    let mut total = 0.0;
+    for _ in 0..4 {
+        let tt = diffusion::uniform_steps(&mut rng, idx.len(), t.sched.len());
+        let eps = diffusion::normal_tensor::<Cpu>(&mut rng, x0.dims(), &Default::default());
+        let l = diffusion::loss(&model, &t.sched, x0.clone(), &tt, eps);
+        total += l.into_scalar().elem::<f32>();
+    }
+    total / 4.0
+}
+
+#[test]
+fn loss_falls_on_tiny_task_a() {
+    let mut cfg = tiny("A");
+    cfg.train.lr = 2e-3;
+    cfg.train.max_steps = 150;
+    cfg.train.epochs = 100;
+    let (data, n) = task_a_data(&cfg);
+    let dir = tempfile::tempdir().unwrap();
+    let run = RunDir::create(dir.path()).unwrap();
+    let mut t = Trainer::<CpuAutodiff>::new(&cfg, &Default::default());
+    let before = fixed_loss(&t, &data, n);
+    let opts = TrainOptions {
+        quiet: true,
+        stop_at: None,
+    };
+    train::train(&mut t, &run, &data, n, &opts).unwrap();
+    let after = fixed_loss(&t, &data, n);
+    assert_eq!(t.step, 150);
+    assert!(
+        after < 0.5 * before,
+        "loss did not fall clearly: {before} -> {after}"
+    );
+    // metrics.csv has a header and one row per log_every steps
+    let m = std::fs::read_to_string(run.metrics_path()).unwrap();
+    assert!(m.starts_with("step,loss,lr,images_per_s"));
+    assert_eq!(m.lines().count(), 1 + 150 / cfg.train.log_every as usize);
+}
+
+#[test]
+fn checkpoint_round_trip_is_exact() {
+    let cfg = tiny("A");
+    let (data, n) = task_a_data(&cfg);
+    let dir = tempfile::tempdir().unwrap();
+    let run = RunDir::create(dir.path()).unwrap();
+    let mut t = Trainer::<CpuAutodiff>::new(&cfg, &Default::default());
+    let opts = TrainOptions {
+        quiet: true,
+        stop_at: Some(6),
+    };
+    train::train(&mut t, &run, &data, n, &opts).unwrap();
+    let c1 = t.checkpoint();
+    let path = dir.path().join("x.ckpt");
+    c1.save(&path).unwrap();
+    let c2 = Checkpoint::load(&path).unwrap();
+    assert_eq!(c2.header.step, 6);
+    assert_eq!(c1.data, c2.data);
+    let t2 = Trainer::<CpuAutodiff>::from_checkpoint(&c2, &path, &Default::default()).unwrap();
+    let c3 = t2.checkpoint();
+    assert_eq!(c3.data, c1.data);
+    assert_eq!(c3.header.step, c1.header.step);
+    // corrupting one payload byte is detected
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 0x55;
+    let err = Checkpoint::from_bytes(&bytes, &path).unwrap_err();
+    assert!(err.to_string().contains("checksum"), "{err}");
+    assert!(Checkpoint::from_bytes(b"garbage", &path).is_err());
+}
+
+#[test]
+fn kill_and_resume_equals_uninterrupted() {
+    let mut cfg = tiny("A");
+    cfg.train.max_steps = 14;
+    cfg.train.epochs = 10;
+    cfg.train.checkpoint_every = 4;
+    let (data, n) = task_a_data(&cfg);
+    let quiet = |stop_at| TrainOptions {
+        quiet: true,
+        stop_at,
+    };
+    // uninterrupted
+    let d1 = tempfile::tempdir().unwrap();
+    let r1 = RunDir::create(d1.path()).unwrap();
+    let mut t1 = Trainer::<CpuAutodiff>::new(&cfg, &Default::default());
+    train::train(&mut t1, &r1, &data, n, &quiet(None)).unwrap();
+    // killed after step 7 (newest checkpoint: step 4), then resumed from disk
+    let d2 = tempfile::tempdir().unwrap();
+    let r2 = RunDir::create(d2.path()).unwrap();
+    let mut t2 = Trainer::<CpuAutodiff>::new(&cfg, &Default::default());
+    train::train(&mut t2, &r2, &data, n, &quiet(Some(7))).unwrap();
+    drop(t2);
+    let (step, p) = r2.latest_checkpoint().unwrap();
+    assert_eq!(step, 4);
+    let ck = Checkpoint::load(&p).unwrap();
+    let mut t3 = Trainer::<CpuAutodiff>::from_checkpoint(&ck, &p, &Default::default()).unwrap();
+    train::train(&mut t3, &r2, &data, n, &quiet(None)).unwrap();
+    assert_eq!(t3.step, 14);
+    let (a, b) = (t1.checkpoint(), t3.checkpoint());
+    assert_eq!(
+        a.data, b.data,
+        "resumed run differs from the uninterrupted one"
+    );
+    // metrics of the resumed run were truncated at the checkpoint and continued
+    let m1 = std::fs::read_to_string(r1.metrics_path()).unwrap();
+    let m2 = std::fs::read_to_string(r2.metrics_path()).unwrap();
+    let steps = |m: &str| -> Vec<String> {
+        m.lines()
+            .map(|l| l.split(',').next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(steps(&m1), steps(&m2));
+}
+
+#[test]
+fn nan_loss_stops_with_step_named_and_keeps_checkpoint() {
+    let mut cfg = tiny("A");
+    cfg.train.checkpoint_every = 4;
+    // (flex's ReLU maps NaN to 0, which would hide the poisoned inputs below)
+    cfg.model.activation = empirical::config::Activation::Silu;
+    let (mut data, n) = task_a_data(&cfg);
+    let dir = tempfile::tempdir().unwrap();
+    let run = RunDir::create(dir.path()).unwrap();
+    let mut t = Trainer::<CpuAutodiff>::new(&cfg, &Default::default());
+    let opts = TrainOptions {
+        quiet: true,
+        stop_at: Some(4),
+    };
+    train::train(&mut t, &run, &data, n, &opts).unwrap();
+    data.iter_mut().for_each(|x| *x = f32::NAN);
+    let err = train::train(
+        &mut t,
+        &run,
+        &data,
+        n,
+        &TrainOptions {
+            quiet: true,
+            stop_at: None,
+        },
+    )
+    .unwrap_err();
+    match &err {
+        Error::NonFiniteLoss {
+            step, last_good, ..
+        } => {
+            assert_eq!(*step, 5);
+            assert!(last_good.ends_with("step-000000004.ckpt"), "{last_good}");
+        }
+        e => panic!("unexpected error {e}"),
+    }
+    assert!(err.to_string().contains("step 5"));
+    assert_eq!(t.step, 4, "state must not advance on a NaN loss");
+    assert_eq!(run.latest_checkpoint().unwrap().0, 4);
+}
+
+fn sample_opts(method: SampleMethod) -> SamplerOptions {
+    SamplerOptions {
+        method,
+        ddim_steps: 10,
+        ddim_eta: 0.0,
+        clip_x0: true,
+    }
+}
+
+#[test]
+fn sampling_is_reproducible_with_shapes_and_ranges() {
+    let cfg = tiny("A");
+    let device = Default::default();
+    let t = Trainer::<CpuAutodiff>::new(&cfg, &device);
+    let model = t.ema_model();
+    let sched = Schedule::from_config(&cfg.diffusion);
+    for method in [SampleMethod::Ddpm, SampleMethod::Ddim] {
+        let o = sample_opts(method);
+        let run = |seed: u64| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let x = sampler::sample(&model, &sched, 3, 3, 16, &o, &mut rng, &device, &mut || {});
+            assert_eq!(x.dims(), [3, 3, 16, 16]);
+            x.into_data().to_vec::<f32>().unwrap()
+        };
+        let (a, b, c) = (run(1), run(1), run(2));
+        assert_eq!(a, b, "{method:?}: same seed, different samples");
+        assert_ne!(a, c, "{method:?}: different seeds, same samples");
+        assert!(a.iter().all(|v| v.is_finite()));
+    }
+    // images written by the pipeline: right count and size, values are u8 from clamp(x)
+    let imgs = pipeline::sample_images(
+        &model,
+        &cfg,
+        5,
+        2,
+        &sample_opts(SampleMethod::Ddim),
+        7,
+        true,
+        &device,
+    );
+    assert_eq!(imgs.len(), 5);
+    assert!(imgs.iter().all(|i| i.dimensions() == (16, 16)));
+    let imgs2 = pipeline::sample_images(
+        &model,
+        &cfg,
+        5,
+        2,
+        &sample_opts(SampleMethod::Ddim),
+        7,
+        true,
+        &device,
+    );
+    assert_eq!(imgs, imgs2);
+    let dir = tempfile::tempdir().unwrap();
+    pipeline::write_samples(&imgs, dir.path()).unwrap();
+    let back = empirical_rules::load_images(&dir.path().join("samples.npy")).unwrap();
+    assert_eq!(back, imgs);
+}
+
+#[test]
+fn ddim_with_all_steps_and_eta_one_matches_ddpm_variance() {
+    // DDIM's sigma with eta = 1 and consecutive steps is sqrt(beta_tilde_t) <= sqrt(beta_t): check
+    // the step sequences and that the final DDIM step is deterministic.
+    let o = sample_opts(SampleMethod::Ddim);
+    let seq = sampler::step_sequence(&o, 100);
+    assert_eq!(seq.len(), 10);
+    assert_eq!(seq[0], 99);
+    assert_eq!(*seq.last().unwrap(), 0);
+    assert!(seq.windows(2).all(|w| w[0] > w[1]));
+    let d = sampler::step_sequence(&sample_opts(SampleMethod::Ddpm), 100);
+    assert_eq!(d, (0..100).rev().collect::<Vec<_>>());
+}
+
+#[test]
+fn q_sample_matches_closed_form() {
+    let sched = Schedule::linear(1000, 1e-4, 2e-2);
+    let device = Default::default();
+    let x0 = Tensor::<Cpu, 4>::from_data(TensorData::new(vec![0.5f32; 4], [1, 1, 2, 2]), &device);
+    let eps = Tensor::<Cpu, 4>::from_data(
+        TensorData::new(vec![1.0f32, -1.0, 2.0, 0.0], [1, 1, 2, 2]),
+        &device,
+    );
+    let xt = diffusion::q_sample(&sched, x0, &[500], eps)
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
+    let ab: f64 = (0..=500).map(|i| 1.0 - sched.beta[i]).product();
+    for (v, e) in xt.iter().zip([1.0, -1.0, 2.0, 0.0]) {
+        let want = ab.sqrt() * 0.5 + (1.0 - ab).sqrt() * e;
+        assert!((*v as f64 - want).abs() < 1e-5, "{v} vs {want}");
+    }
+}
+
+#[test]
+fn adamw_first_steps_match_scalar_reference() {
+    use burn::module::{Module, Param};
+    #[derive(Module, Debug)]
+    struct One<B: burn::tensor::backend::Backend> {
+        w: Param<Tensor<B, 1>>,
+    }
+    let device = Default::default();
+    let mut m = One::<CpuAutodiff> {
+        w: Param::from_tensor(Tensor::from_data(
+            TensorData::new(vec![1.0f32, -2.0], [2]),
+            &device,
+        )),
+    };
+    let (_, shapes) = params::collect(&m.valid());
+    let mut st = params::AdamState::<Cpu>::zeros(&shapes, &device);
+    let hp = params::AdamW {
+        lr: 0.1,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: 0.01,
+    };
+    // loss = sum(w^3) -> grad 3 w^2; scalar reference in f64
+    let (mut w, mut mm, mut vv) = ([1.0f64, -2.0], [0.0f64; 2], [0.0f64; 2]);
+    for k in 1..=3u64 {
+        let loss = m.w.val().powi_scalar(3).sum();
+        let g = loss.backward();
+        m = params::adamw_step(m, &g, &mut st, hp, k);
+        for i in 0..2 {
+            let gi = 3.0 * w[i] * w[i];
+            mm[i] = 0.9 * mm[i] + 0.1 * gi;
+            vv[i] = 0.999 * vv[i] + 0.001 * gi * gi;
+            let mh = mm[i] / (1.0 - 0.9f64.powi(k as i32));
+            let vh = vv[i] / (1.0 - 0.999f64.powi(k as i32));
+            w[i] = w[i] * (1.0 - 0.1 * 0.01) - 0.1 * mh / (vh.sqrt() + 1e-8);
+        }
+        let got = m.w.val().into_data().to_vec::<f32>().unwrap();
+        for i in 0..2 {
+            assert!(
+                (got[i] as f64 - w[i]).abs() < 1e-5,
+                "step {k}: {} vs {}",
+                got[i],
+                w[i]
+            );
+        }
+    }
+}
+
+#[test]
+fn ema_copies_then_averages() {
+    let device = Default::default();
+    let mk = |v: f32| {
+        vec![Tensor::<Cpu, 1>::from_data(
+            TensorData::new(vec![v], [1]),
+            &device,
+        )]
+    };
+    let mut ema = mk(0.0);
+    params::ema_update(&mut ema, &mk(1.0), 0.9, 2, 1);
+    params::ema_update(&mut ema, &mk(2.0), 0.9, 2, 2);
+    assert_eq!(ema[0].clone().into_scalar(), 2.0);
+    params::ema_update(&mut ema, &mk(12.0), 0.9, 2, 3);
+    assert!((ema[0].clone().into_scalar() - 3.0).abs() < 1e-6);
+}
+
+#[test]
+fn bad_configs_are_rejected_with_the_key_named() {
+    let cases = [
+        ("[train]\nfoo = 1\n", "train.foo"),
+        ("[model]\nbase_channels = -3\n", "model.base_channels"),
+        ("task = \"E\"\n", "task"),
+        ("[sample]\nn = 0\n", "sample.n"),
+        (
+            "[model]\nchannel_mults = [1, 2, 4, 8, 16, 32, 64]\n",
+            "image_size",
+        ),
+        ("bogus = true\n", "bogus"),
+        ("[diffusion]\nbeta_end = 1.5\n", "diffusion.beta_end"),
+    ];
+    for (text, key) in cases {
+        let err = RunConfig::from_overlay("cpu", "A", text, "test.toml").unwrap_err();
+        assert!(
+            err.to_string().contains(key),
+            "{text:?}: error `{err}` does not name `{key}`"
+        );
+    }
+    // type errors come from serde with the file named
+    let err =
+        RunConfig::from_overlay("cpu", "A", "[train]\nlr = \"fast\"\n", "test.toml").unwrap_err();
+    assert!(err.to_string().contains("test.toml"), "{err}");
+    assert!(RunConfig::preset("huge", "A")
+        .unwrap_err()
+        .to_string()
+        .contains("preset"));
+    // a valid overlay works and keeps the other preset values
+    let ok = RunConfig::from_overlay("cpu", "b", "[train]\nbatch_size = 8\n", "t").unwrap();
+    assert_eq!(ok.task, "B");
+    assert_eq!(ok.train.batch_size, 8);
+    assert_eq!(ok.model, RunConfig::preset("cpu", "A").unwrap().model);
+    // the resolved config round-trips through TOML
+    let back = RunConfig::from_resolved_toml(&ok.to_toml(), "t").unwrap();
+    assert_eq!(back, ok);
+}
+
+#[test]
+fn model_output_shape_and_param_counts() {
+    let cfg = tiny("A");
+    let device = Default::default();
+    let m = empirical::model::UNet::<Cpu>::new(
+        &cfg.model,
+        16,
+        &mut ChaCha8Rng::seed_from_u64(0),
+        &device,
+    );
+    let x = Tensor::<Cpu, 4>::zeros([2, 3, 16, 16], &device);
+    assert_eq!(m.forward(x, &[0, 5]).dims(), [2, 3, 16, 16]);
+    // same seed, same weights
+    let m2 = empirical::model::UNet::<Cpu>::new(
+        &cfg.model,
+        16,
+        &mut ChaCha8Rng::seed_from_u64(0),
+        &device,
+    );
+    let (a, _) = params::collect(&m);
+    let (b, _) = params::collect(&m2);
+    assert_eq!(params::to_host(&a), params::to_host(&b));
+    let paper = RunConfig::preset("paper", "A").unwrap();
+    let n = empirical::bench_support::param_count(&paper.model, 32);
+    assert!(
+        (10_000_000..25_000_000).contains(&n),
+        "paper U-Net has {n} parameters"
+    );
+}
