@@ -1,0 +1,24 @@
+//! Criterion benches of the burn DDPM on the CPU backend (flex): one training step (images/s) and
+//! one ancestral sampling step, for the `cpu` and the `paper` U-Net configs (issue 5).
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use empirical::bench_support::{bench_config, SampleBench, TrainBench};
+use std::hint::black_box;
+use std::time::Duration;
+
+fn ddpm(c: &mut Criterion) {
+    for (preset, batch) in [("cpu", 16usize), ("paper", 16)] {
+        let cfg = bench_config(preset, batch);
+        let mut g = c.benchmark_group(format!("empirical/{preset}"));
+        g.sample_size(10).measurement_time(Duration::from_secs(15));
+        g.throughput(Throughput::Elements(batch as u64));
+        let mut train = TrainBench::new(&cfg);
+        g.bench_function("train_step", |b| b.iter(|| black_box(train.step())));
+        let mut sample = SampleBench::new(&cfg, batch);
+        g.bench_function("sample_step", |b| b.iter(|| black_box(sample.step())));
+        g.finish();
+    }
+}
+
+criterion_group!(benches, ddpm);
+criterion_main!(benches);

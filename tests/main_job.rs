@@ -1,0 +1,33 @@
+//! Workspace-level test: the main job's code path (`empirical run`) at a tiny size, from data
+//! generation through training, sampling and evaluation, to the bridge table (issue 8).
+
+use bridge::experiment_side::scan_runs;
+use empirical::backend::CpuAutodiff;
+use empirical::config::RunConfig;
+use empirical::pipeline::{run_task, RunTaskOptions};
+
+#[test]
+fn main_job_path_runs_end_to_end_at_tiny_size() {
+    let cfg = RunConfig::preset("tiny", "A").expect("tiny preset");
+    let runs = tempfile::tempdir().unwrap();
+    let opts = RunTaskOptions {
+        retrain: true,
+        checkpoint_dir: runs.path().join("no-shipped-checkpoints"),
+        quiet: true,
+        backend: "cpu".into(),
+        command: "tests/main_job.rs".into(),
+    };
+    let row = run_task::<CpuAutodiff>(&cfg, &runs.path().join("A"), &opts, &Default::default())
+        .expect("tiny main-job path");
+    assert_eq!(row.task, "A");
+    assert!(row.n_samples > 0);
+    assert!(row.train_steps > 0, "retrain must train");
+    assert!((0.0..=100.0).contains(&row.invalid_pct));
+    assert!(row.n_valid <= row.n_samples);
+    // The run directory holds what the bridge reads.
+    let scan = scan_runs(runs.path());
+    assert!(scan.unreadable.is_empty(), "{:?}", scan.unreadable);
+    assert_eq!(scan.results.len(), 1, "one eval/results.json");
+    assert_eq!(scan.results[0].task, "A");
+    assert_eq!(scan.results[0].n, Some(row.n_samples));
+}
