@@ -101,12 +101,29 @@ fn find_new_dirs(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Read every criterion measurement under `dir`.
+/// Read every criterion measurement under `dir` (criterion keeps old results there too).
 pub fn read_criterion(dir: &Path) -> Result<Vec<Measurement>, String> {
+    read_criterion_since(dir, None)
+}
+
+/// Read the criterion measurements under `dir` written at or after `since` (None: all), so
+/// that results left by earlier runs of other benches are not mistaken for this run's.
+pub fn read_criterion_since(
+    dir: &Path,
+    since: Option<std::time::SystemTime>,
+) -> Result<Vec<Measurement>, String> {
     let mut dirs = Vec::new();
     find_new_dirs(dir, &mut dirs);
     let mut out = Vec::new();
     for d in dirs {
+        if let Some(t0) = since {
+            let written = std::fs::metadata(d.join("estimates.json"))
+                .and_then(|m| m.modified())
+                .map_err(|e| format!("{}: {e}", d.display()))?;
+            if written < t0 {
+                continue;
+            }
+        }
         let est: serde_json::Value = read_json(&d.join("estimates.json"))?;
         let bench: serde_json::Value = read_json(&d.join("benchmark.json"))?;
         let median_ns = est["median"]["point_estimate"]
@@ -229,6 +246,7 @@ pub fn run_benches(
     let mut runs = Vec::new();
     for r in 0..repeats {
         eprintln!("bench-track: repeat {}/{repeats}", r + 1);
+        let started = std::time::SystemTime::now();
         let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cmd.args(["bench", "-p", "hidden-rules"]);
         for b in benches {
@@ -251,7 +269,7 @@ pub fn run_benches(
         if !status.success() {
             return Err(format!("cargo bench failed ({status})"));
         }
-        runs.push(read_criterion(criterion_dir)?);
+        runs.push(read_criterion_since(criterion_dir, Some(started))?);
     }
     if runs.iter().all(Vec::is_empty) {
         return Err(format!(
@@ -505,6 +523,10 @@ mod tests {
         )
         .unwrap();
         let got = read_criterion(dir.path()).unwrap();
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+        assert!(read_criterion_since(dir.path(), Some(later))
+            .unwrap()
+            .is_empty());
         assert_eq!(
             got,
             vec![Measurement {
