@@ -54,6 +54,34 @@ pub struct Summary {
     pub noise_threshold: f64,
     /// Results by bench id.
     pub benches: Vec<BenchResult>,
+    /// Earlier summaries merged into this one by `store --merge` ("commit date"), oldest first.
+    #[serde(default)]
+    pub merged_from: Vec<String>,
+}
+
+/// `store --merge`: the benches of `cur` replace (or join) those of `base` with the same id, the
+/// others are kept with their own thresholds; the suite threshold is the larger of the two, and
+/// `merged_from` records where the kept results came from.
+pub fn merge(base: &Summary, cur: &Summary) -> Summary {
+    let mut by_id: BTreeMap<String, BenchResult> = base
+        .benches
+        .iter()
+        .map(|b| (b.id.clone(), b.clone()))
+        .collect();
+    for b in &cur.benches {
+        by_id.insert(b.id.clone(), b.clone());
+    }
+    let mut merged_from = base.merged_from.clone();
+    merged_from.push(format!("{} {}", base.commit, base.date));
+    Summary {
+        commit: cur.commit.clone(),
+        date: cur.date.clone(),
+        machine: cur.machine.clone(),
+        repeats: cur.repeats.min(base.repeats),
+        noise_threshold: base.noise_threshold.max(cur.noise_threshold),
+        benches: by_id.into_values().collect(),
+        merged_from,
+    }
 }
 
 impl Summary {
@@ -233,6 +261,7 @@ pub fn summarise(
         repeats: runs.len(),
         noise_threshold,
         benches,
+        merged_from: Vec::new(),
     }
 }
 
@@ -498,6 +527,37 @@ mod tests {
         let (tp, unit) = a.throughput.clone().unwrap();
         assert!((tp - 10.0 / 1.05).abs() < 1e-9);
         assert_eq!(unit, "elements/s");
+    }
+
+    #[test]
+    fn merge_replaces_same_ids_and_keeps_the_rest() {
+        let machine = Machine {
+            cores: 2,
+            cpu_model: "x".into(),
+        };
+        let base = summarise(
+            &[vec![m("a", 1.0), m("b", 2.0)], vec![m("a", 1.0), m("b", 2.2)]],
+            "c0".into(),
+            "d0".into(),
+            machine.clone(),
+        );
+        let cur = summarise(
+            &[vec![m("b", 4.0), m("e", 9.0)], vec![m("b", 4.0), m("e", 9.0)]],
+            "c1".into(),
+            "d1".into(),
+            machine,
+        );
+        let s = merge(&base, &cur);
+        let ids: Vec<&str> = s.benches.iter().map(|b| b.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "e"]);
+        assert_eq!(s.benches[0], base.benches[0]);
+        assert_eq!(s.benches[1].median_s, 4.0);
+        assert_eq!(s.commit, "c1");
+        assert_eq!(s.merged_from, vec!["c0 d0".to_string()]);
+        assert_eq!(
+            s.noise_threshold,
+            base.noise_threshold.max(cur.noise_threshold)
+        );
     }
 
     #[test]

@@ -8,14 +8,17 @@
 //! (layout, atomic writes), [`backend`] (CPU / CUDA).
 pub mod backend;
 pub mod checkpoint;
+pub mod classifier;
 pub mod config;
 pub mod diffusion;
 pub mod error;
+pub mod guidance;
 pub mod model;
 pub mod params;
 pub mod rundir;
 pub mod sampler;
 pub mod schedule;
+pub mod table2;
 pub mod train;
 
 pub use error::{Error, Result};

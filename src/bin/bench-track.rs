@@ -8,7 +8,9 @@
 //! - `bench-track compare [--baseline FILE] [--current FILE]` prints each bench's change as a
 //!   ratio current/baseline and flags those beyond the noise threshold.
 //! - `bench-track store [--current FILE] [--baseline FILE]` makes the current summary the stored
-//!   baseline: an explicit step, never done by `run`.
+//!   baseline: an explicit step, never done by `run`. With `--merge` the current benches replace
+//!   those with the same id in the baseline and the others are kept (e.g. after `run --bench
+//!   empirical`).
 //!
 //! The noise threshold is estimated from the repeats, not guessed: for each bench the relative
 //! spread `(max − min) / median` of its N medians; the suite threshold is three times the median
@@ -21,7 +23,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: bench-track run [--repeats N] [--quick] [--bench NAME]... [--out FILE] [--criterion-dir DIR]
        bench-track compare [--baseline FILE] [--current FILE]
-       bench-track store [--current FILE] [--baseline FILE]";
+       bench-track store [--merge] [--current FILE] [--baseline FILE]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -47,6 +49,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     };
     let mut repeats = 3usize;
     let mut quick = false;
+    let mut merge = false;
     let mut benches = Vec::new();
     let mut out = PathBuf::from(bench_track::DEFAULT_CURRENT);
     let mut baseline = PathBuf::from(bench_track::DEFAULT_BASELINE);
@@ -63,6 +66,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
                     .ok_or_else(|| format!("--repeats must be an integer >= 2, got {v:?}"))?;
             }
             "--quick" => quick = true,
+            "--merge" => merge = true,
             "--bench" => benches.push(value(args, &mut i, "--bench")?.to_string()),
             "--out" | "--current" => out = value(args, &mut i, "--out")?.into(),
             "--baseline" => baseline = value(args, &mut i, "--baseline")?.into(),
@@ -93,7 +97,10 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         "store" => {
-            let cur = Summary::load(&out)?;
+            let mut cur = Summary::load(&out)?;
+            if merge {
+                cur = bench_track::merge(&Summary::load(&baseline)?, &cur);
+            }
             bench_track::write_summary(&baseline, &cur)?;
             println!(
                 "stored {} as the baseline {}",
