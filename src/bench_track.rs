@@ -536,13 +536,19 @@ mod tests {
             cpu_model: "x".into(),
         };
         let base = summarise(
-            &[vec![m("a", 1.0), m("b", 2.0)], vec![m("a", 1.0), m("b", 2.2)]],
+            &[
+                vec![m("a", 1.0), m("b", 2.0)],
+                vec![m("a", 1.0), m("b", 2.2)],
+            ],
             "c0".into(),
             "d0".into(),
             machine.clone(),
         );
         let cur = summarise(
-            &[vec![m("b", 4.0), m("e", 9.0)], vec![m("b", 4.0), m("e", 9.0)]],
+            &[
+                vec![m("b", 4.0), m("e", 9.0)],
+                vec![m("b", 4.0), m("e", 9.0)],
+            ],
             "c1".into(),
             "d1".into(),
             machine,
