@@ -1,8 +1,9 @@
 //! Criterion benches of the burn DDPM on the CPU backend (flex): one training step (images/s) and
-//! one ancestral sampling step, for the `cpu` and the `paper` U-Net configs (issue 5).
+//! one ancestral sampling step, for the `cpu` and the `paper` U-Net configs (issue 5), and one
+//! classifier-guided sampling step with the same preset's noise-aware U-Net classifier (issue 6).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use empirical::bench_support::{bench_config, SampleBench, TrainBench};
+use empirical::bench_support::{bench_config, GuidedSampleBench, SampleBench, TrainBench};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -16,6 +17,10 @@ fn ddpm(c: &mut Criterion) {
         g.bench_function("train_step", |b| b.iter(|| black_box(train.step())));
         let mut sample = SampleBench::new(&cfg, batch);
         g.bench_function("sample_step", |b| b.iter(|| black_box(sample.step())));
+        let mut guided = GuidedSampleBench::new(&cfg, preset, batch);
+        g.bench_function("guided_sample_step", |b| {
+            b.iter(|| black_box(guided.step()))
+        });
         g.finish();
     }
 }

@@ -116,3 +116,48 @@ fn missing_files_are_reported_by_path() {
         );
     }
 }
+
+#[test]
+fn mitigation_commands_reject_bad_input() {
+    // Section 5 commands (issue 6): unknown task, bad guidance value, missing files
+    fails_with("empirical", &["mitigate", "--task", "E"], 2, "task");
+    fails_with(
+        "empirical",
+        &["mitigate", "--task", "A", "--scale=-3"],
+        2,
+        "scale",
+    );
+    fails_with(
+        "empirical",
+        &[
+            "classifier",
+            "train",
+            "--arch",
+            "vgg",
+            "--out",
+            "/nonexistent/x",
+        ],
+        2,
+        "arch",
+    );
+    fails_with(
+        "empirical",
+        &["table2", "--runs", "/nonexistent/hidden-rules/runs"],
+        1,
+        "/nonexistent/hidden-rules/runs",
+    );
+    fails_with(
+        "empirical",
+        &[
+            "filter",
+            "--classifier",
+            "/nonexistent/clf.ckpt",
+            "--samples",
+            "/nonexistent/samples",
+            "--out",
+            "/nonexistent/out",
+        ],
+        1,
+        "/nonexistent/clf.ckpt",
+    );
+}

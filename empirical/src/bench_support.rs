@@ -77,6 +77,50 @@ impl SampleBench {
     }
 }
 
+/// One classifier-guided ancestral step (Sec. 5; [`crate::guidance::bench_guided_step`]): a U-Net
+/// forward plus the noise-aware U-Net-encoder classifier's input gradient, scale 7, toward class 1.
+pub struct GuidedSampleBench {
+    pub base: SampleBench,
+    pub classifier: crate::classifier::nets::Classifier<CpuAutodiff>,
+}
+
+impl GuidedSampleBench {
+    /// The DDPM of `cfg` and a noisy `unet` classifier of `classifier_preset` ("paper", "cpu").
+    pub fn new(cfg: &RunConfig, classifier_preset: &str, batch: usize) -> Self {
+        let device = Default::default();
+        let ccfg = crate::classifier::config::ClassifierConfig::preset(
+            classifier_preset,
+            "A",
+            "unet",
+            true,
+        )
+        .expect("valid classifier preset");
+        let classifier = crate::classifier::nets::Classifier::<CpuAutodiff>::new(
+            &ccfg,
+            &mut ChaCha8Rng::seed_from_u64(3),
+            &device,
+        );
+        GuidedSampleBench {
+            base: SampleBench::new(cfg, batch),
+            classifier,
+        }
+    }
+    /// One guided step at t = T/2.
+    pub fn step(&mut self) -> Tensor<Cpu, 4> {
+        let b = &mut self.base;
+        let t = b.sched.len() / 2;
+        crate::guidance::bench_guided_step::<Cpu, CpuAutodiff, _>(
+            &b.model,
+            &self.classifier,
+            &b.sched,
+            &b.x,
+            t,
+            7.0,
+            &mut b.rng,
+        )
+    }
+}
+
 /// Parameter count of a model config at `image_size`.
 pub fn param_count(model: &ModelConfig, image_size: usize) -> usize {
     let device = Default::default();

@@ -1,5 +1,6 @@
-//! The `empirical` command line: `train`, `sample`, `eval`, `data`, `run` (the default, the
-//! suite's main job), `export`, `params`, `bench`.
+//! The `empirical` command line: `train`, `sample` (optionally classifier-guided), `eval`, `data`,
+//! `run` (the default, the suite's main job), `export`, `params`, `bench`, and Section 5's
+//! mitigation study: `classifier train`, `filter`, `mitigate`, `table2`.
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -37,6 +38,88 @@ pub enum Command {
     Params,
     /// Time training and sampling steps of a preset's U-Net (quick; criterion benches are the reference).
     Bench(BenchArgs),
+    /// Noise-aware (guidance) and clean (filtering) 3-class classifiers (Sec. 5, App. G).
+    #[command(subcommand)]
+    Classifier(ClassifierCommand),
+    /// Keep the samples a clean classifier predicts as class 1 (Filtered DDPM, Sec. 5).
+    Filter(crate::classifier::cli::FilterArgs),
+    /// Section 5 study per task and seed: DDPM, guided and filtered samples, each evaluated
+    /// (resumable; one run directory per task and seed under --runs).
+    Mitigate(MitigateArgs),
+    /// Table 2 from a runs folder: Error (bias and variance parts) and R^2 per task and sampler,
+    /// mean +- std over seeds, the paper's numbers beside.
+    Table2(Table2Args),
+}
+
+/// `empirical classifier ...`.
+#[derive(Debug, Subcommand)]
+pub enum ClassifierCommand {
+    /// Train (or `--resume`) a 3-class classifier on the task's contrastive set
+    /// (loss = cross-entropy + lambda NT-Xent, Eq. 3 and 9); prints test accuracy (by noise level).
+    Train(crate::classifier::cli::ClassifierTrainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MitigateArgs {
+    /// Task(s): A, B, C, D, a comma list, or all.
+    #[arg(long, default_value = "A")]
+    pub task: String,
+    /// Seed(s), comma separated (Table 2 reports mean +- std over them).
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    pub seeds: Vec<u64>,
+    /// Folder of the study's run directories (`<runs>/<task>-s<seed>`).
+    #[arg(long, default_value = "runs/mitigation")]
+    pub runs: PathBuf,
+    /// Folder with the DDPM checkpoints `<task>.ckpt` [default: the shipped ones].
+    #[arg(long)]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Samples per sampler (the filtered set is a subset of the DDPM samples).
+    #[arg(long, default_value_t = 300)]
+    pub n: usize,
+    /// Sampling batch size.
+    #[arg(long, default_value_t = 100)]
+    pub batch: usize,
+    /// Classifier preset: paper, cpu or tiny.
+    #[arg(long, default_value = "cpu")]
+    pub classifier_preset: String,
+    /// TOML overlay on the classifier preset, for both classifiers (e.g. `max_steps = 100`).
+    #[arg(long)]
+    pub classifier_config: Option<PathBuf>,
+    /// Noisy classifier architecture (the paper: unet; mlp is the cheap option).
+    #[arg(long, default_value = "unet")]
+    pub guidance_arch: String,
+    /// Filtering classifier architecture [default: mlp for Tasks A/B, unet for C/D, as App. G.2].
+    #[arg(long)]
+    pub filter_arch: Option<String>,
+    /// Use this trained noisy classifier (checkpoint or run dir) instead of training one.
+    #[arg(long)]
+    pub guidance_classifier: Option<PathBuf>,
+    /// Use this trained clean classifier instead of training one.
+    #[arg(long)]
+    pub filter_classifier: Option<PathBuf>,
+    /// Guidance scale [default: the paper's 7 for Tasks A/C, 10 for B/D].
+    #[arg(long)]
+    pub scale: Option<f64>,
+    /// Guidance schedule [default: the paper's best per task: constant for A/B/D, piecewise for C].
+    #[arg(long, value_enum)]
+    pub schedule: Option<crate::guidance::GuidanceScheduleKind>,
+    /// Piecewise window length (final denoising steps of the sampler).
+    #[arg(long, default_value_t = 20)]
+    pub guidance_last_steps: usize,
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    pub device: DeviceKind,
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Table2Args {
+    /// Folder of run directories (as written by `mitigate` or `run`).
+    #[arg(long, default_value = "runs/mitigation")]
+    pub runs: PathBuf,
+    /// Where to write table2.md/.csv/.json [default: --runs].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Options shared by the commands that build a config.
@@ -121,6 +204,9 @@ pub struct SampleArgs {
     /// Use the raw weights instead of the EMA.
     #[arg(long)]
     pub raw: bool,
+    /// Classifier guidance (Sec. 5): `--guidance CKPT --scale 7 --schedule piecewise`.
+    #[command(flatten)]
+    pub guidance: crate::guidance::GuidanceArgs,
     /// Output folder [default: <run>/samples or ./samples].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -234,7 +320,147 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Export(a)) => cmd_export(&a),
         Some(Command::Params) => cmd_params(),
         Some(Command::Bench(a)) => cmd_bench(&a),
+        Some(Command::Classifier(ClassifierCommand::Train(a))) => {
+            crate::classifier::cli::run_train(&a)
+        }
+        Some(Command::Filter(a)) => crate::classifier::cli::run_filter_cmd(&a),
+        Some(Command::Mitigate(a)) => cmd_mitigate(&a),
+        Some(Command::Table2(a)) => cmd_table2(&a),
     }
+}
+
+fn cmd_table2(a: &Table2Args) -> Result<()> {
+    let t = crate::table2::collect(&a.runs)?;
+    if t.cells.is_empty() {
+        return Err(Error::Other(format!(
+            "no results under {} (run `empirical mitigate` first)",
+            a.runs.display()
+        )));
+    }
+    let out = a.out.clone().unwrap_or_else(|| a.runs.clone());
+    t.write(&out)?;
+    println!(
+        "Table 2 (ours: mean ± std over runs; paper beside)\n{}",
+        t.to_markdown()
+    );
+    for (p, why) in &t.unreadable {
+        eprintln!("warning: unreadable {}: {why}", p.display());
+    }
+    println!("wrote {}/table2.{{md,csv,json}}", out.display());
+    Ok(())
+}
+
+/// The paper's guidance scale and best schedule per task (App. G.1).
+fn paper_guidance(task: &str) -> (f64, crate::guidance::GuidanceScheduleKind) {
+    use crate::guidance::GuidanceScheduleKind as K;
+    match task {
+        "B" | "D" => (10.0, K::Constant),
+        "C" => (7.0, K::Piecewise),
+        _ => (7.0, K::Constant),
+    }
+}
+
+fn cmd_mitigate(a: &MitigateArgs) -> Result<()> {
+    let tasks: Vec<String> = if a.task.eq_ignore_ascii_case("all") {
+        TASKS.iter().map(|s| s.to_string()).collect()
+    } else {
+        a.task
+            .split(',')
+            .map(crate::config::normalise_task)
+            .collect::<Result<_>>()?
+    };
+    if a.seeds.is_empty() {
+        return Err(Error::config("seeds", "give at least one seed"));
+    }
+    let ckpt_dir = a
+        .checkpoint_dir
+        .clone()
+        .unwrap_or_else(pipeline::shipped_checkpoint_dir);
+    // validate everything before any work
+    let mut studies = Vec::new();
+    for task in &tasks {
+        let ddpm_checkpoint = ckpt_dir.join(format!("{task}.ckpt"));
+        if !ddpm_checkpoint.is_file() {
+            return Err(Error::Other(format!(
+                "no DDPM checkpoint {} (train one with `empirical train --task {task}` and \
+                 `empirical export`, or pass --checkpoint-dir)",
+                ddpm_checkpoint.display()
+            )));
+        }
+        let (scale, kind) = paper_guidance(task);
+        let guidance = crate::guidance::GuidanceArgs {
+            guidance: None,
+            scale: a.scale.unwrap_or(scale),
+            schedule: a.schedule.unwrap_or(kind),
+            guidance_last_steps: a.guidance_last_steps,
+            guidance_class: 1,
+        }
+        .options()?;
+        let filter_arch = a.filter_arch.clone().unwrap_or_else(|| {
+            if task == "A" || task == "B" {
+                "mlp"
+            } else {
+                "unet"
+            }
+            .to_string()
+        });
+        for &seed in &a.seeds {
+            let o = crate::mitigation::MitigationOptions {
+                task: task.clone(),
+                seed,
+                root: a.runs.join(format!("{task}-s{seed}")),
+                ddpm_checkpoint: ddpm_checkpoint.clone(),
+                n: a.n,
+                batch: a.batch,
+                classifier_preset: a.classifier_preset.clone(),
+                classifier_config: a.classifier_config.clone(),
+                guidance_arch: a.guidance_arch.clone(),
+                filter_arch: filter_arch.clone(),
+                guidance_classifier: a.guidance_classifier.clone(),
+                filter_classifier: a.filter_classifier.clone(),
+                guidance,
+                quiet: a.quiet,
+            };
+            for (arch, noisy) in [(&o.guidance_arch, true), (&o.filter_arch, false)] {
+                let c = crate::mitigation::classifier_config(&o, arch, noisy)?;
+                if c.image_size as usize != 32 {
+                    return Err(Error::config(
+                        "image_size",
+                        format!(
+                            "classifier image_size {} differs from the DDPM's 32 px samples",
+                            c.image_size
+                        ),
+                    ));
+                }
+            }
+            studies.push(o);
+        }
+    }
+    if a.device == DeviceKind::Cuda {
+        crate::backend::probe_cuda()?;
+    }
+    for o in &studies {
+        let t0 = Instant::now();
+        with_backend!(a.device, mitigate_cmd(o))?;
+        eprintln!(
+            "task {} seed {}: done in {:.1} s -> {}",
+            o.task,
+            o.seed,
+            t0.elapsed().as_secs_f64(),
+            o.root.display()
+        );
+    }
+    cmd_table2(&Table2Args {
+        runs: a.runs.clone(),
+        out: None,
+    })
+}
+
+fn mitigate_cmd<B: burn::tensor::backend::AutodiffBackend>(
+    o: &crate::mitigation::MitigationOptions,
+    device: &B::Device,
+) -> Result<crate::mitigation::MitigationSummary> {
+    crate::mitigation::run_mitigation::<B>(o, device)
 }
 
 impl RunArgs {
@@ -354,16 +580,50 @@ fn sample_cmd<B: burn::tensor::backend::AutodiffBackend>(
     cfg.validate()?;
     let t0 = Instant::now();
     let opts = pipeline::sampler_options(&cfg);
-    let images = pipeline::sample_images(
-        &model,
-        &cfg,
-        cfg.sample.n,
-        cfg.sample.batch_size,
-        &opts,
-        a.seed,
-        a.quiet,
-        device,
-    );
+    let guidance = a.guidance.options()?;
+    let images = match &a.guidance.guidance {
+        None => pipeline::sample_images(
+            &model,
+            &cfg,
+            cfg.sample.n,
+            cfg.sample.batch_size,
+            &opts,
+            a.seed,
+            a.quiet,
+            device,
+        ),
+        Some(path) => {
+            let (ccfg, clf) = crate::classifier::train::load_classifier::<B>(path, device)?;
+            if !ccfg.noisy {
+                return Err(Error::Other(format!(
+                    "{} is a clean-image classifier; guidance needs a noise-aware one \
+                     (`empirical classifier train --noisy`)",
+                    path.display()
+                )));
+            }
+            if ccfg.task != cfg.task {
+                return Err(Error::Other(format!(
+                    "classifier {} is for task {}, the DDPM for task {}",
+                    path.display(),
+                    ccfg.task,
+                    cfg.task
+                )));
+            }
+            eprintln!("guidance: {}", guidance.describe());
+            crate::guidance::sample_images_guided::<B::InnerBackend, B, _>(
+                &model,
+                &clf,
+                &cfg,
+                cfg.sample.n,
+                cfg.sample.batch_size,
+                &opts,
+                &guidance,
+                a.seed,
+                a.quiet,
+                device,
+            )
+        }
+    };
     pipeline::write_samples(&images, out)?;
     pipeline::write_grid(&images, 8, &out.join("grid.png"))?;
     println!(

@@ -29,7 +29,6 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
-use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -394,7 +393,7 @@ where
 /// Seed derivation of [`crate::pipeline::sample_images`] (kept identical so that scale 0 gives
 /// the unguided images of the same seed).
 fn sampling_rng(seed: u64) -> ChaCha8Rng {
-    ChaCha8Rng::seed_from_u64(seed ^ 0x5341_4d50_4c45_5f5f)
+    crate::pipeline::sampling_rng(seed)
 }
 
 /// Draw `n` guided images with `model` and `classifier` in batches of `batch`, seeded by `seed`,

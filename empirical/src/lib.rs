@@ -13,6 +13,7 @@ pub mod config;
 pub mod diffusion;
 pub mod error;
 pub mod guidance;
+pub mod mitigation;
 pub mod model;
 pub mod params;
 pub mod rundir;

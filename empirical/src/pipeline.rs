@@ -65,6 +65,12 @@ pub fn sampler_options(cfg: &RunConfig) -> SamplerOptions {
     }
 }
 
+/// The sampling noise stream of a sampling seed (shared by unguided and guided sampling, so that
+/// guidance at scale 0 reproduces unguided samples exactly).
+pub fn sampling_rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed ^ 0x5341_4d50_4c45_5f5f)
+}
+
 /// Draw `n` images with `model` in batches (seeded by `seed`), with a progress bar.
 #[allow(clippy::too_many_arguments)]
 pub fn sample_images<B: Backend>(
@@ -93,7 +99,7 @@ pub fn sample_images<B: Backend>(
         pb.set_prefix(cfg.task.clone());
         pb
     };
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5341_4d50_4c45_5f5f);
+    let mut rng = sampling_rng(seed);
     let s = cfg.image_size;
     let c = cfg.model.in_channels;
     let mut images = Vec::with_capacity(n);
