@@ -259,17 +259,9 @@ where
     let n = x.dims()[0];
     let g = grad_log_prob::<BA, C>(classifier, x.clone(), t, class);
     let eps = model.forward(x.clone(), &vec![t; n]);
-    let c1 = 1.0 / sched.alpha[t].sqrt();
-    let c2 = sched.beta[t] / sched.sqrt_one_minus_alpha_bar(t);
-    let mean = (x - eps.mul_scalar(c2)).mul_scalar(c1);
     // Sigma_t = sigma_t^2 = beta_t, the unguided sampler's variance
-    let mean = mean + g.mul_scalar(w * sched.beta[t]);
-    if t > 0 {
-        let z = normal_tensor::<B>(rng, mean.dims(), &mean.device());
-        mean + z.mul_scalar(sched.beta[t].sqrt())
-    } else {
-        mean
-    }
+    let mean = sampler::ddpm_mean(sched, x, eps, t) + g.mul_scalar(w * sched.beta[t]);
+    sampler::ddpm_add_noise(sched, mean, t, rng)
 }
 
 /// One guided DDIM step from index `t` to `t_prev` (`None` = to x_0), Dhariwal & Nichol
@@ -301,25 +293,8 @@ where
     let g = grad_log_prob::<BA, C>(classifier, x.clone(), t, class);
     let ab = sched.alpha_bar[t];
     let eps = model.forward(x.clone(), &vec![t; n]);
-    let mut eps = eps - g.mul_scalar(w * (1.0 - ab).sqrt());
-    // from here on: sampler::ddim_step with eps_hat in place of eps_theta
-    let ab_prev = t_prev.map_or(1.0, |p| sched.alpha_bar[p]);
-    let mut x0 = (x.clone() - eps.clone().mul_scalar((1.0 - ab).sqrt())).div_scalar(ab.sqrt());
-    if opts.clip_x0 {
-        x0 = x0.clamp(-1.0, 1.0);
-        eps = (x - x0.clone().mul_scalar(ab.sqrt())).div_scalar((1.0 - ab).sqrt());
-    }
-    let sigma = opts.ddim_eta
-        * ((1.0 - ab_prev) / (1.0 - ab)).sqrt()
-        * (1.0 - ab / ab_prev).max(0.0).sqrt();
-    let dir = eps.mul_scalar((1.0 - ab_prev - sigma * sigma).max(0.0).sqrt());
-    let out = x0.mul_scalar(ab_prev.sqrt()) + dir;
-    if sigma > 0.0 && t_prev.is_some() {
-        let z = normal_tensor::<B>(rng, out.dims(), &out.device());
-        out + z.mul_scalar(sigma)
-    } else {
-        out
-    }
+    let eps = eps - g.mul_scalar(w * (1.0 - ab).sqrt());
+    sampler::ddim_update(sched, x, eps, t, t_prev, opts, rng)
 }
 
 /// Draw `n` guided samples `[n, C, S, S]` (unclipped), mirroring [`sampler::sample`]: same

@@ -56,9 +56,28 @@ pub fn ddpm_step<B: Backend>(
 ) -> Tensor<B, 4> {
     let n = x.dims()[0];
     let eps = model.forward(x.clone(), &vec![t; n]);
+    ddpm_add_noise(sched, ddpm_mean(sched, x, eps, t), t, rng)
+}
+
+/// The posterior mean of Algorithm 2: 1/sqrt(alpha_t) (x_t - beta_t / sqrt(1 - alpha_bar_t) eps).
+pub fn ddpm_mean<B: Backend>(
+    sched: &Schedule,
+    x: Tensor<B, 4>,
+    eps: Tensor<B, 4>,
+    t: usize,
+) -> Tensor<B, 4> {
     let c1 = 1.0 / sched.alpha[t].sqrt();
     let c2 = sched.beta[t] / sched.sqrt_one_minus_alpha_bar(t);
-    let mean = (x - eps.mul_scalar(c2)).mul_scalar(c1);
+    (x - eps.mul_scalar(c2)).mul_scalar(c1)
+}
+
+/// `mean + sqrt(beta_t) z` (sigma_t^2 = beta_t), or `mean` itself at t = 0.
+pub fn ddpm_add_noise<B: Backend>(
+    sched: &Schedule,
+    mean: Tensor<B, 4>,
+    t: usize,
+    rng: &mut ChaCha8Rng,
+) -> Tensor<B, 4> {
     if t > 0 {
         let z = normal_tensor::<B>(rng, x_dims(&mean), &mean.device());
         mean + z.mul_scalar(sched.beta[t].sqrt())
@@ -82,7 +101,22 @@ pub fn ddim_step<B: Backend>(
     rng: &mut ChaCha8Rng,
 ) -> Tensor<B, 4> {
     let n = x.dims()[0];
-    let mut eps = model.forward(x.clone(), &vec![t; n]);
+    let eps = model.forward(x.clone(), &vec![t; n]);
+    ddim_update(sched, x, eps, t, t_prev, opts, rng)
+}
+
+/// The DDIM update (Song et al. 2021, Eq. 12) of `x` at index `t` given a noise estimate `eps`:
+/// predicted x_0 (optionally clipped, eps recomputed from it), direction to x_{t_prev}, and
+/// noise of std sigma_t(eta) drawn from `rng` when eta > 0.
+pub fn ddim_update<B: Backend>(
+    sched: &Schedule,
+    x: Tensor<B, 4>,
+    mut eps: Tensor<B, 4>,
+    t: usize,
+    t_prev: Option<usize>,
+    opts: &SamplerOptions,
+    rng: &mut ChaCha8Rng,
+) -> Tensor<B, 4> {
     let ab = sched.alpha_bar[t];
     let ab_prev = t_prev.map_or(1.0, |p| sched.alpha_bar[p]);
     let mut x0 = (x.clone() - eps.clone().mul_scalar((1.0 - ab).sqrt())).div_scalar(ab.sqrt());
