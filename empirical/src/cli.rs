@@ -170,7 +170,7 @@ pub struct TrainArgs {
     /// Continue the run in this directory from its newest checkpoint (uses its config.toml).
     #[arg(long)]
     pub resume: Option<PathBuf>,
-    /// Override train.max_steps.
+    /// Override train.max_steps (also when resuming: continue a finished run to more steps).
     #[arg(long)]
     pub max_steps: Option<u64>,
     /// Print the resolved config and exit.
@@ -477,7 +477,11 @@ impl RunArgs {
 fn cmd_train(a: &TrainArgs) -> Result<()> {
     let (cfg, run) = if let Some(dir) = &a.resume {
         let run = RunDir::open(dir)?;
-        let cfg = run.read_config()?;
+        let mut cfg = run.read_config()?;
+        if let Some(m) = a.max_steps {
+            cfg.train.max_steps = m;
+            cfg.validate()?;
+        }
         (cfg, run)
     } else {
         let mut cfg = a.common.config_for(&a.common.task)?;

@@ -202,14 +202,20 @@ pub fn train_run<B: AutodiffBackend>(
     let mut trainer = match run.latest_checkpoint() {
         Some((_, p)) => {
             let ckpt = Checkpoint::load(&p)?;
-            let t = Trainer::<B>::from_checkpoint(&ckpt, &p, device)?;
-            if t.cfg != *cfg {
+            let mut t = Trainer::<B>::from_checkpoint(&ckpt, &p, device)?;
+            // only the stopping point may change on resume (`train --resume DIR --max-steps N`)
+            let mut same = t.cfg.clone();
+            same.train.max_steps = cfg.train.max_steps;
+            same.train.epochs = cfg.train.epochs;
+            if same != *cfg {
                 return Err(Error::Other(format!(
-                    "checkpoint {} was written with a different config than {}",
+                    "checkpoint {} was written with a different config than {} \
+                     (only train.max_steps and train.epochs may change on resume)",
                     p.display(),
                     run.config_path().display()
                 )));
             }
+            t.cfg = cfg.clone();
             if !opts.quiet {
                 eprintln!("resuming from {} (step {})", p.display(), t.step);
             }

@@ -414,3 +414,43 @@ fn model_output_shape_and_param_counts() {
         "paper U-Net has {n} parameters"
     );
 }
+
+#[test]
+fn resume_with_more_steps_continues_a_finished_run() {
+    let mut cfg = tiny("A");
+    cfg.data.n_train = 16;
+    cfg.train.epochs = 100;
+    cfg.train.checkpoint_every = 3;
+    let opts = pipeline::TrainRunOptions {
+        quiet: true,
+        ..Default::default()
+    };
+    let device = Default::default();
+    // straight to 6 steps
+    let d1 = tempfile::tempdir().unwrap();
+    cfg.train.max_steps = 6;
+    let (t1, _) = pipeline::train_run::<CpuAutodiff>(
+        &cfg,
+        &RunDir::create(d1.path()).unwrap(),
+        &opts,
+        &device,
+    )
+    .unwrap();
+    // 3 steps, finished; then the same run directory continued to 6 (`--resume --max-steps 6`)
+    let d2 = tempfile::tempdir().unwrap();
+    let run = RunDir::create(d2.path()).unwrap();
+    cfg.train.max_steps = 3;
+    let (t2, _) = pipeline::train_run::<CpuAutodiff>(&cfg, &run, &opts, &device).unwrap();
+    assert_eq!(t2.step, 3);
+    cfg.train.max_steps = 6;
+    let (t3, _) = pipeline::train_run::<CpuAutodiff>(&cfg, &run, &opts, &device).unwrap();
+    assert_eq!(t3.step, 6);
+    assert_eq!(t1.checkpoint().data, t3.checkpoint().data);
+    // any other change is refused on resume
+    cfg.train.lr *= 2.0;
+    let err = match pipeline::train_run::<CpuAutodiff>(&cfg, &run, &opts, &device) {
+        Err(e) => e,
+        Ok(_) => panic!("a resume with a different lr was accepted"),
+    };
+    assert!(err.to_string().contains("different config"), "{err}");
+}
