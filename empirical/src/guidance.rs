@@ -28,7 +28,6 @@ use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use image::RgbImage;
-use indicatif::{ProgressBar, ProgressStyle};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -365,12 +364,6 @@ where
     ddpm_step_guided::<B, BA, C>(model, classifier, sched, x.clone(), t, scale, 1, rng)
 }
 
-/// Seed derivation of [`crate::pipeline::sample_images`] (kept identical so that scale 0 gives
-/// the unguided images of the same seed).
-fn sampling_rng(seed: u64) -> ChaCha8Rng {
-    crate::pipeline::sampling_rng(seed)
-}
-
 /// Draw `n` guided images with `model` and `classifier` in batches of `batch`, seeded by `seed`,
 /// with a progress bar: [`crate::pipeline::sample_images`] with [`sample_guided`] as sampler
 /// (same seed derivation, same batches, so scale 0 reproduces it exactly).
@@ -393,44 +386,21 @@ where
     C: NoisyClassifier<BA>,
 {
     let sched = Schedule::from_config(&cfg.diffusion);
-    let batch = batch.max(1);
-    let steps = sampler::step_sequence(opts, sched.len()).len() as u64;
-    let batches = n.div_ceil(batch);
-    let pb = if quiet {
-        ProgressBar::hidden()
-    } else {
-        let pb = ProgressBar::new(steps * batches as u64);
-        if let Ok(style) = ProgressStyle::with_template(
-            "guided {prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} steps ({per_sec}, eta {eta})",
-        ) {
-            pb.set_style(style);
-        }
-        pb.set_prefix(cfg.task.clone());
-        pb
-    };
-    let mut rng = sampling_rng(seed);
-    let (s, c) = (cfg.image_size, cfg.model.in_channels);
-    let mut images = Vec::with_capacity(n);
-    for b in 0..batches {
-        let nb = batch.min(n - b * batch);
-        let x = sample_guided::<B, BA, C>(
-            model,
-            classifier,
-            &sched,
-            nb,
-            c,
-            s,
-            opts,
-            guidance,
-            &mut rng,
-            device,
-            &mut || pb.inc(1),
-        );
-        let v: Vec<f32> = x.into_data().convert::<f32>().to_vec::<f32>().expect("f32");
-        images.extend(empirical_rules::from_chw_f32(&v, nb, s));
-    }
-    pb.finish_and_clear();
-    images
+    let (c, s) = (cfg.model.in_channels, cfg.image_size);
+    crate::pipeline::sample_images_with(
+        cfg,
+        n,
+        batch,
+        opts,
+        seed,
+        quiet,
+        "guided",
+        |nb, rng, on_step| {
+            sample_guided::<B, BA, C>(
+                model, classifier, &sched, nb, c, s, opts, guidance, rng, device, on_step,
+            )
+        },
+    )
 }
 
 /// Guidance flags of `empirical sample` (Sec. 5, App. G.1).

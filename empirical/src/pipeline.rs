@@ -3,6 +3,7 @@
 //! and the Table 2 DDPM column (Sec. 3.3).
 use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::Tensor;
 use empirical_rules::color::RangeSet;
 use empirical_rules::{evaluate, EvalConfig, EvalReport};
 use image::RgbImage;
@@ -84,30 +85,54 @@ pub fn sample_images<B: Backend>(
     device: &B::Device,
 ) -> Vec<RgbImage> {
     let sched = Schedule::from_config(&cfg.diffusion);
-    let steps = sampler::step_sequence(opts, sched.len()).len() as u64;
+    let (c, s) = (cfg.model.in_channels, cfg.image_size);
+    sample_images_with(
+        cfg,
+        n,
+        batch,
+        opts,
+        seed,
+        quiet,
+        "sample",
+        |nb, rng, on_step| sampler::sample(model, &sched, nb, c, s, opts, rng, device, on_step),
+    )
+}
+
+/// The batching, seeding and progress bar of [`sample_images`] around any batch sampler
+/// `sample_batch(batch_size, rng, on_step) -> [batch, C, S, S]` (also used by guided sampling,
+/// so both draw the same noise for the same seed); `label` prefixes the progress bar.
+#[allow(clippy::too_many_arguments)]
+pub fn sample_images_with<B: Backend>(
+    cfg: &RunConfig,
+    n: usize,
+    batch: usize,
+    opts: &SamplerOptions,
+    seed: u64,
+    quiet: bool,
+    label: &str,
+    mut sample_batch: impl FnMut(usize, &mut ChaCha8Rng, &mut dyn FnMut()) -> Tensor<B, 4>,
+) -> Vec<RgbImage> {
+    let batch = batch.max(1);
+    let steps = sampler::step_sequence(opts, cfg.diffusion.timesteps).len() as u64;
     let batches = n.div_ceil(batch);
     let pb = if quiet {
         ProgressBar::hidden()
     } else {
         let pb = ProgressBar::new(steps * batches as u64);
-        pb.set_style(
-            ProgressStyle::with_template(
-                "sample {prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} steps ({per_sec}, eta {eta})",
-            )
-            .unwrap(),
-        );
+        if let Ok(style) = ProgressStyle::with_template(&format!(
+            "{label} {{prefix}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} steps ({{per_sec}}, eta {{eta}})"
+        )) {
+            pb.set_style(style);
+        }
         pb.set_prefix(cfg.task.clone());
         pb
     };
     let mut rng = sampling_rng(seed);
     let s = cfg.image_size;
-    let c = cfg.model.in_channels;
     let mut images = Vec::with_capacity(n);
     for b in 0..batches {
         let nb = batch.min(n - b * batch);
-        let x = sampler::sample(model, &sched, nb, c, s, opts, &mut rng, device, &mut || {
-            pb.inc(1)
-        });
+        let x = sample_batch(nb, &mut rng, &mut || pb.inc(1));
         let v: Vec<f32> = x.into_data().convert::<f32>().to_vec::<f32>().expect("f32");
         images.extend(empirical_rules::from_chw_f32(&v, nb, s));
     }
