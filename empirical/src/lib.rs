@@ -10,6 +10,7 @@ pub mod backend;
 pub mod checkpoint;
 pub mod classifier;
 pub mod config;
+pub mod diagnose;
 pub mod diffusion;
 pub mod error;
 pub mod guidance;

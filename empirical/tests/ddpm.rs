@@ -454,3 +454,35 @@ fn resume_with_more_steps_continues_a_finished_run() {
     };
     assert!(err.to_string().contains("different config"), "{err}");
 }
+
+#[test]
+fn diagnose_matches_closed_forms_for_a_zero_noise_predictor() {
+    // eps_theta = 0: the eps-MSE is E[eps^2] = 1, and denoising from t is
+    // x_0 + sqrt((1 - abar_t)/abar_t) eps + sum_{k=1..t} sqrt(beta_k / abar_{k-1}) z_k,
+    // whose MSE to x_0 has mean (1 - abar_t)/abar_t + sum_{k=1..t} beta_k / abar_{k-1}.
+    use burn::module::Param;
+    let cfg = tiny("A");
+    let dev = Default::default();
+    let mut model = empirical::model::UNet::<Cpu>::new(
+        &cfg.model,
+        cfg.image_size,
+        &mut ChaCha8Rng::seed_from_u64(0),
+        &dev,
+    );
+    model.out.weight = Param::from_tensor(model.out.weight.val().zeros_like());
+    model.out.bias = Param::from_tensor(model.out.bias.val().zeros_like());
+    let sched = Schedule::from_config(&cfg.diffusion);
+    let rows = empirical::diagnose::diagnose(&model, &cfg, 16, &[3], &[40], 1, &dev).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!((rows[0].eps_mse - 1.0).abs() < 0.03, "{rows:?}");
+    assert!(rows[0].recon_mse.is_none());
+    let t = 40;
+    let ab = &sched.alpha_bar;
+    let expected = (1.0 - ab[t]) / ab[t] + (1..=t).map(|k| sched.beta[k] / ab[k - 1]).sum::<f64>();
+    let got = rows[1].recon_mse.unwrap();
+    assert!((got / expected - 1.0).abs() < 0.05, "{got} vs {expected}");
+    // a step outside the schedule is rejected by name
+    let e =
+        empirical::diagnose::diagnose(&model, &cfg, 4, &[sched.len()], &[], 1, &dev).unwrap_err();
+    assert!(e.to_string().contains("`t`"), "{e}");
+}
