@@ -67,6 +67,26 @@ impl Checkpoint {
             .map(|i| &self.data[i])
     }
 
+    /// Group `name`, or an error naming the file (`path`) and the missing group.
+    pub fn require_group(&self, name: &str, path: &Path) -> Result<&Vec<Vec<f32>>> {
+        self.group(name).ok_or_else(|| Error::Checkpoint {
+            path: path.to_path_buf(),
+            message: format!("no `{name}` group in this checkpoint"),
+        })
+    }
+
+    /// Check that the stored parameter shapes equal a model's (`expected`, visiting order),
+    /// naming the first difference and the file (`path`).
+    pub fn check_shapes(&self, expected: &[Vec<usize>], path: &Path) -> Result<()> {
+        match crate::params::check_shapes(expected, &self.header.shapes) {
+            None => Ok(()),
+            Some(message) => Err(Error::Checkpoint {
+                path: path.to_path_buf(),
+                message,
+            }),
+        }
+    }
+
     /// The run config stored in the file.
     pub fn config(&self) -> Result<RunConfig> {
         RunConfig::from_resolved_toml(&self.header.config, "checkpoint header")

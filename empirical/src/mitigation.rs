@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::classifier;
-use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::guidance::{self, GuidanceOptions};
 use crate::pipeline;
@@ -262,9 +261,4 @@ pub fn run_mitigation<B: AutodiffBackend>(
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Other(e.to_string()))?;
     write_atomic(&o.root.join("mitigation.json"), &json)?;
     Ok(summary)
-}
-
-/// The config a study's DDPM checkpoint was trained with (for callers that validate first).
-pub fn checkpoint_config(path: &Path) -> Result<RunConfig> {
-    crate::checkpoint::Checkpoint::load(path)?.config()
 }

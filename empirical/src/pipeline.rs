@@ -41,17 +41,8 @@ pub fn model_from_checkpoint<B: Backend>(
     let mut rng = train::init_rng(cfg.seed);
     let model = UNet::<B>::new(&cfg.model, cfg.image_size, &mut rng, device);
     let (_, shapes) = params::collect(&model);
-    if let Some(diff) = params::check_shapes(&shapes, &ckpt.header.shapes) {
-        return Err(Error::Checkpoint {
-            path: path.into(),
-            message: diff,
-        });
-    }
-    let name = if raw { "params" } else { "ema" };
-    let group = ckpt.group(name).ok_or_else(|| Error::Checkpoint {
-        path: path.into(),
-        message: format!("no `{name}` group"),
-    })?;
+    ckpt.check_shapes(&shapes, path)?;
+    let group = ckpt.require_group(if raw { "params" } else { "ema" }, path)?;
     let model = params::set(model, params::from_host::<B>(group, device));
     Ok((cfg, model, ckpt.header.step))
 }

@@ -137,18 +137,8 @@ impl<B: AutodiffBackend> Trainer<B> {
     ) -> Result<Self> {
         let cfg = ckpt.config()?;
         let mut t = Self::new(&cfg, device);
-        if let Some(diff) = params::check_shapes(&t.shapes, &ckpt.header.shapes) {
-            return Err(Error::Checkpoint {
-                path: path.to_path_buf(),
-                message: diff,
-            });
-        }
-        let group = |name: &str| {
-            ckpt.group(name).ok_or_else(|| Error::Checkpoint {
-                path: path.to_path_buf(),
-                message: format!("no `{name}` group: not a training checkpoint"),
-            })
-        };
+        ckpt.check_shapes(&t.shapes, path)?;
+        let group = |name: &str| ckpt.require_group(name, path);
         let p = params::from_host::<B::InnerBackend>(group("params")?, device);
         let p_ad: Vec<Tensor<B, 1>> = p.into_iter().map(Tensor::from_inner).collect();
         t.model = params::set(t.model, p_ad);

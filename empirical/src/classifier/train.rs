@@ -133,18 +133,8 @@ impl<B: AutodiffBackend> ClassifierTrainer<B> {
         let cfg =
             ClassifierConfig::from_resolved_toml(&ck.header.config, &path.display().to_string())?;
         let mut tr = Self::new(&cfg, device);
-        if let Some(m) = params::check_shapes(&tr.shapes, &ck.header.shapes) {
-            return Err(Error::Checkpoint {
-                path: path.into(),
-                message: m,
-            });
-        }
-        let get = |g: &str| {
-            ck.group(g).ok_or_else(|| Error::Checkpoint {
-                path: path.into(),
-                message: format!("group `{g}` missing"),
-            })
-        };
+        ck.check_shapes(&tr.shapes, path)?;
+        let get = |g: &str| ck.require_group(g, path);
         let w = params::from_host::<B>(get("params")?, device);
         tr.model = params::set(tr.model, w);
         tr.adam.m = params::from_host::<B::InnerBackend>(get("adam_m")?, device);
@@ -456,16 +446,8 @@ pub fn load_classifier<B: Backend>(
     let ck = Checkpoint::load(&p)?;
     let cfg = ClassifierConfig::from_resolved_toml(&ck.header.config, &p.display().to_string())?;
     let model = Classifier::<B>::new(&cfg, &mut init_rng(cfg.seed), device);
-    if let Some(m) = params::check_shapes(&params::shapes(&model), &ck.header.shapes) {
-        return Err(Error::Checkpoint {
-            path: p,
-            message: m,
-        });
-    }
-    let w = ck.group("params").ok_or_else(|| Error::Checkpoint {
-        path: p.clone(),
-        message: "group `params` missing".into(),
-    })?;
+    ck.check_shapes(&params::shapes(&model), &p)?;
+    let w = ck.require_group("params", &p)?;
     let model = params::set(model, params::from_host::<B>(w, device));
     Ok((cfg, model))
 }
