@@ -197,6 +197,9 @@ pub struct TrainArgs {
     /// Override train.max_steps (also when resuming: continue a finished run to more steps).
     #[arg(long)]
     pub max_steps: Option<u64>,
+    /// Warm start a fresh run from this checkpoint's weights (sets train.init_from).
+    #[arg(long, conflicts_with = "resume")]
+    pub init: Option<PathBuf>,
     /// Print the resolved config and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -219,6 +222,12 @@ pub struct SampleArgs {
     /// DDIM steps [default: the config's].
     #[arg(long)]
     pub steps: Option<usize>,
+    /// DDIM eta (0 = deterministic, 1 = DDPM-like noise) [default: the config's].
+    #[arg(long)]
+    pub eta: Option<f64>,
+    /// Clip the predicted x_0 inside DDIM steps [default: the config's].
+    #[arg(long)]
+    pub clip_x0: Option<bool>,
     /// Batch size [default: the config's].
     #[arg(long)]
     pub batch: Option<usize>,
@@ -536,6 +545,14 @@ fn cmd_train(a: &TrainArgs) -> Result<()> {
         if let Some(m) = a.max_steps {
             cfg.train.max_steps = m;
         }
+        if let Some(p) = &a.init {
+            cfg.train.init_from = p.display().to_string();
+        }
+        if !cfg.train.init_from.is_empty() {
+            // read it now: a bad warm-start file fails before the run directory is made
+            let p = PathBuf::from(&cfg.train.init_from);
+            crate::checkpoint::Checkpoint::load(&p)?;
+        }
         if a.print_config {
             print!("{}", cfg.to_toml());
             return Ok(());
@@ -622,6 +639,12 @@ fn sample_cmd<B: burn::tensor::backend::AutodiffBackend>(
     }
     if let Some(s) = a.steps {
         cfg.sample.ddim_steps = s;
+    }
+    if let Some(e) = a.eta {
+        cfg.sample.ddim_eta = e;
+    }
+    if let Some(c) = a.clip_x0 {
+        cfg.sample.clip_x0 = c;
     }
     if let Some(n) = a.n {
         cfg.sample.n = n;

@@ -10,6 +10,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
+use crate::config::LossWeighting;
 use crate::model::UNet;
 use crate::schedule::Schedule;
 
@@ -70,7 +71,50 @@ pub fn loss<B: Backend>(
     t: &[usize],
     eps: Tensor<B, 4>,
 ) -> Tensor<B, 1> {
+    residual(model, sched, x0, t, eps).powi_scalar(2).mean()
+}
+
+/// eps_theta(x_t, t) - eps for x_t = q_sample(x0, t, eps).
+fn residual<B: Backend>(
+    model: &UNet<B>,
+    sched: &Schedule,
+    x0: Tensor<B, 4>,
+    t: &[usize],
+    eps: Tensor<B, 4>,
+) -> Tensor<B, 4> {
     let xt = q_sample(sched, x0, t, eps.clone());
-    let pred = model.forward(xt, t);
-    (pred - eps).powi_scalar(2).mean()
+    model.forward(xt, t) - eps
+}
+
+/// Per-sample weights of the MSE at steps `t` ([`LossWeighting`]; `Uniform` gives all ones).
+pub fn loss_weights(
+    sched: &Schedule,
+    t: &[usize],
+    weighting: LossWeighting,
+    gamma: f64,
+) -> Vec<f32> {
+    t.iter()
+        .map(|&i| match weighting {
+            LossWeighting::Uniform => 1.0,
+            LossWeighting::MinSnr => {
+                let ab = sched.alpha_bar[i];
+                let snr = ab / (1.0 - ab);
+                (snr.min(gamma) / snr) as f32
+            }
+        })
+        .collect()
+}
+
+/// The weighted eps-prediction MSE: mean over samples i of `weights[i]` times sample i's mean
+/// squared error (equal to [`loss`] when every weight is 1).
+pub fn weighted_loss<B: Backend>(
+    model: &UNet<B>,
+    sched: &Schedule,
+    x0: Tensor<B, 4>,
+    t: &[usize],
+    eps: Tensor<B, 4>,
+    weights: &[f32],
+) -> Tensor<B, 1> {
+    let w = coef::<B>(weights.to_vec(), &x0.device());
+    (residual(model, sched, x0, t, eps).powi_scalar(2) * w).mean()
 }

@@ -237,7 +237,17 @@ pub fn train_run<B: AutodiffBackend>(
             }
             t
         }
-        None => Trainer::<B>::new(cfg, device),
+        None => {
+            let mut t = Trainer::<B>::new(cfg, device);
+            if !cfg.train.init_from.is_empty() {
+                let p = PathBuf::from(&cfg.train.init_from);
+                t.warm_start(&Checkpoint::load(&p)?, &p)?;
+                if !opts.quiet {
+                    eprintln!("warm start from {}", p.display());
+                }
+            }
+            t
+        }
     };
     run.write_config(cfg)?;
     run.write_info(&RunInfo {

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::checkpoint::{Checkpoint, Header, RngState};
-use crate::config::RunConfig;
+use crate::config::{LossWeighting, RunConfig};
 use crate::diffusion;
 use crate::error::{Error, Result};
 use crate::model::UNet;
@@ -98,6 +98,8 @@ pub struct Trainer<B: AutodiffBackend> {
     pub shapes: Vec<Vec<usize>>,
     /// Optimiser steps done.
     pub step: u64,
+    /// Steps of the whole run (the horizon of the lr schedule; set by [`train`]).
+    pub total_steps: u64,
     pub train_seconds: f64,
     pub device: B::Device,
 }
@@ -116,6 +118,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             shapes,
             model,
             step: 0,
+            total_steps: cfg.train.max_steps,
             train_seconds: 0.0,
             device: device.clone(),
         }
@@ -148,6 +151,34 @@ impl<B: AutodiffBackend> Trainer<B> {
         t.step = ckpt.header.step;
         t.train_seconds = ckpt.header.train_seconds;
         Ok(t)
+    }
+
+    /// Warm start (`train.init_from`): weights from `ckpt` (group `params`, else `ema`), EMA =
+    /// those weights, zero moments, step 0. The model config and image size must match.
+    pub fn warm_start(&mut self, ckpt: &Checkpoint, path: &std::path::Path) -> Result<()> {
+        let src = ckpt.config()?;
+        if src.model != self.cfg.model || src.image_size != self.cfg.image_size {
+            return Err(Error::Checkpoint {
+                path: path.to_path_buf(),
+                message: "train.init_from: its model config or image size differs from this run's"
+                    .into(),
+            });
+        }
+        ckpt.check_shapes(&self.shapes, path)?;
+        let host = match ckpt.group("params") {
+            Some(g) => g,
+            None => ckpt.require_group("ema", path)?,
+        };
+        let p = params::from_host::<B::InnerBackend>(host, &self.device);
+        self.ema = p.clone();
+        let p_ad: Vec<Tensor<B, 1>> = p.into_iter().map(Tensor::from_inner).collect();
+        self.model = params::set(self.model.clone(), p_ad);
+        Ok(())
+    }
+
+    /// Learning rate of the next optimiser step ([`crate::config::TrainConfig::lr_at`]).
+    pub fn next_lr(&self) -> f64 {
+        self.cfg.train.lr_at(self.step + 1, self.total_steps)
     }
 
     /// The full training state as a checkpoint.
@@ -185,7 +216,14 @@ impl<B: AutodiffBackend> Trainer<B> {
         let dims = x0.dims();
         let t = diffusion::uniform_steps(&mut rng, dims[0], self.sched.len());
         let eps = diffusion::normal_tensor::<B>(&mut rng, dims, &self.device);
-        let loss = diffusion::loss(&self.model, &self.sched, x0, &t, eps);
+        let tc = &self.cfg.train;
+        let loss = match tc.loss_weighting {
+            LossWeighting::Uniform => diffusion::loss(&self.model, &self.sched, x0, &t, eps),
+            w => {
+                let weights = diffusion::loss_weights(&self.sched, &t, w, tc.min_snr_gamma);
+                diffusion::weighted_loss(&self.model, &self.sched, x0, &t, eps, &weights)
+            }
+        };
         let value: f32 = loss.clone().into_scalar().elem::<f32>();
         if !value.is_finite() {
             return Err(Error::NonFiniteLoss {
@@ -195,9 +233,8 @@ impl<B: AutodiffBackend> Trainer<B> {
             });
         }
         let grads = loss.backward();
-        let tc = &self.cfg.train;
         let hp = AdamW {
-            lr: tc.lr,
+            lr: self.next_lr(),
             beta1: tc.adam_beta1,
             beta2: tc.adam_beta2,
             eps: tc.adam_eps,
@@ -281,6 +318,7 @@ pub fn train<B: AutodiffBackend>(
         )));
     }
     let total = total_steps(&cfg, n);
+    trainer.total_steps = total;
     let metrics = run.metrics_path();
     truncate_metrics(&metrics, trainer.step)?;
     let new_file = !metrics.exists();
@@ -313,6 +351,7 @@ pub fn train<B: AutodiffBackend>(
     let start_seconds = trainer.train_seconds;
     let mut last_loss = f32::NAN;
     while trainer.step < total && opts.stop_at.is_none_or(|k| trainer.step < k) {
+        let lr = trainer.next_lr();
         let idx = batch_indices(cfg.seed, trainer.step, n, tc.batch_size);
         let x0 = gather::<B>(data, &idx, [c, s, s], &trainer.device);
         let loss = match trainer.train_step(x0) {
@@ -343,7 +382,7 @@ pub fn train<B: AutodiffBackend>(
                 "{},{:.6},{},{:.3}",
                 trainer.step,
                 mean,
-                tc.lr,
+                lr,
                 acc_imgs as f64 / dt
             )
             .map_err(|e| Error::io(&metrics, e))?;

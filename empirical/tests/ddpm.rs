@@ -102,42 +102,65 @@ fn checkpoint_round_trip_is_exact() {
     assert!(Checkpoint::from_bytes(b"garbage", &path).is_err());
 }
 
+/// A run of `cfg` straight through, and the same run killed after `kill_at` steps and resumed
+/// from its newest checkpoint on disk.
+struct KillResume {
+    straight: Trainer<CpuAutodiff>,
+    straight_run: RunDir,
+    resumed: Trainer<CpuAutodiff>,
+    resumed_run: RunDir,
+    /// Step of the newest checkpoint when the run was killed.
+    resumed_from: u64,
+    _dirs: [tempfile::TempDir; 2],
+}
+
+fn kill_and_resume(cfg: &RunConfig, kill_at: u64) -> KillResume {
+    let (data, n) = task_a_data(cfg);
+    let quiet = |stop_at| TrainOptions {
+        quiet: true,
+        stop_at,
+    };
+    let d1 = tempfile::tempdir().unwrap();
+    let r1 = RunDir::create(d1.path()).unwrap();
+    let mut t1 = Trainer::<CpuAutodiff>::new(cfg, &Default::default());
+    train::train(&mut t1, &r1, &data, n, &quiet(None)).unwrap();
+    let d2 = tempfile::tempdir().unwrap();
+    let r2 = RunDir::create(d2.path()).unwrap();
+    let mut t2 = Trainer::<CpuAutodiff>::new(cfg, &Default::default());
+    train::train(&mut t2, &r2, &data, n, &quiet(Some(kill_at))).unwrap();
+    drop(t2);
+    let (step, p) = r2.latest_checkpoint().unwrap();
+    let ck = Checkpoint::load(&p).unwrap();
+    let mut t3 = Trainer::<CpuAutodiff>::from_checkpoint(&ck, &p, &Default::default()).unwrap();
+    train::train(&mut t3, &r2, &data, n, &quiet(None)).unwrap();
+    KillResume {
+        straight: t1,
+        straight_run: r1,
+        resumed: t3,
+        resumed_run: r2,
+        resumed_from: step,
+        _dirs: [d1, d2],
+    }
+}
+
 #[test]
 fn kill_and_resume_equals_uninterrupted() {
     let mut cfg = tiny("A");
     cfg.train.max_steps = 14;
     cfg.train.epochs = 10;
     cfg.train.checkpoint_every = 4;
-    let (data, n) = task_a_data(&cfg);
-    let quiet = |stop_at| TrainOptions {
-        quiet: true,
-        stop_at,
-    };
-    // uninterrupted
-    let d1 = tempfile::tempdir().unwrap();
-    let r1 = RunDir::create(d1.path()).unwrap();
-    let mut t1 = Trainer::<CpuAutodiff>::new(&cfg, &Default::default());
-    train::train(&mut t1, &r1, &data, n, &quiet(None)).unwrap();
     // killed after step 7 (newest checkpoint: step 4), then resumed from disk
-    let d2 = tempfile::tempdir().unwrap();
-    let r2 = RunDir::create(d2.path()).unwrap();
-    let mut t2 = Trainer::<CpuAutodiff>::new(&cfg, &Default::default());
-    train::train(&mut t2, &r2, &data, n, &quiet(Some(7))).unwrap();
-    drop(t2);
-    let (step, p) = r2.latest_checkpoint().unwrap();
-    assert_eq!(step, 4);
-    let ck = Checkpoint::load(&p).unwrap();
-    let mut t3 = Trainer::<CpuAutodiff>::from_checkpoint(&ck, &p, &Default::default()).unwrap();
-    train::train(&mut t3, &r2, &data, n, &quiet(None)).unwrap();
-    assert_eq!(t3.step, 14);
-    let (a, b) = (t1.checkpoint(), t3.checkpoint());
+    let kr = kill_and_resume(&cfg, 7);
+    assert_eq!(kr.resumed_from, 4);
+    assert_eq!(kr.resumed.step, 14);
+    let (a, b) = (kr.straight.checkpoint(), kr.resumed.checkpoint());
     assert_eq!(
         a.data, b.data,
         "resumed run differs from the uninterrupted one"
     );
     // metrics of the resumed run were truncated at the checkpoint and continued
-    let m1 = std::fs::read_to_string(r1.metrics_path()).unwrap();
-    let m2 = std::fs::read_to_string(r2.metrics_path()).unwrap();
+    let m1 = std::fs::read_to_string(kr.straight_run.metrics_path()).unwrap();
+    let m2 = std::fs::read_to_string(kr.resumed_run.metrics_path()).unwrap();
     let steps = |m: &str| -> Vec<String> {
         m.lines()
             .map(|l| l.split(',').next().unwrap().to_string())
@@ -485,4 +508,221 @@ fn diagnose_matches_closed_forms_for_a_zero_noise_predictor() {
     let e =
         empirical::diagnose::diagnose(&model, &cfg, 4, &[sched.len()], &[], 1, &dev).unwrap_err();
     assert!(e.to_string().contains("`t`"), "{e}");
+}
+
+#[test]
+fn cosine_lr_schedule_warms_up_then_decays_to_lr_min() {
+    use empirical::config::LrSchedule;
+    let mut tc = tiny("A").train;
+    tc.lr = 1e-3;
+    // the paper's constant schedule ignores step and horizon
+    assert_eq!(tc.lr_schedule, LrSchedule::Constant);
+    assert_eq!(tc.lr_at(1, 10), 1e-3);
+    assert_eq!(tc.lr_at(10_000, 10), 1e-3);
+    tc.lr_schedule = LrSchedule::Cosine;
+    tc.warmup_steps = 10;
+    tc.lr_min = 1e-5;
+    let total = 110;
+    // linear warm-up: step k of 10 gets k/10 of lr
+    for k in 1..=10u64 {
+        let want = 1e-3 * k as f64 / 10.0;
+        assert!((tc.lr_at(k, total) - want).abs() < 1e-15, "step {k}");
+    }
+    // half a cosine: the midpoint of the decay is the mean of lr and lr_min, the end is lr_min
+    assert!((tc.lr_at(60, total) - (1e-3 + 1e-5) / 2.0).abs() < 1e-12);
+    assert!((tc.lr_at(110, total) - 1e-5).abs() < 1e-15);
+    assert!((tc.lr_at(500, total) - 1e-5).abs() < 1e-15);
+    // strictly decreasing after the warm-up
+    let lrs: Vec<f64> = (10..=110).map(|k| tc.lr_at(k, total)).collect();
+    assert!(lrs.windows(2).all(|w| w[1] < w[0]), "{lrs:?}");
+    // lr_min above lr is rejected, naming the key
+    let mut cfg = tiny("A");
+    cfg.train.lr_min = 2.0 * cfg.train.lr;
+    let err = cfg.validate().unwrap_err().to_string();
+    assert!(err.contains("train.lr_min"), "{err}");
+}
+
+#[test]
+fn configs_written_before_the_lr_schedule_keys_still_load() {
+    // checkpoints shipped earlier carry a config without train.lr_schedule / warmup_steps /
+    // lr_min / init_from / loss_weighting / min_snr_gamma: they must read as the paper's
+    // constant schedule, uniform weighting and no warm start
+    let cfg = RunConfig::preset("cpu", "A").unwrap();
+    let mut table: toml::Table = toml::from_str(&cfg.to_toml()).unwrap();
+    let train = table.get_mut("train").unwrap().as_table_mut().unwrap();
+    for k in [
+        "lr_schedule",
+        "warmup_steps",
+        "lr_min",
+        "init_from",
+        "loss_weighting",
+        "min_snr_gamma",
+    ] {
+        assert!(train.remove(k).is_some(), "{k} is not written");
+    }
+    let old = toml::to_string(&table).unwrap();
+    let back = RunConfig::from_resolved_toml(&old, "old").unwrap();
+    assert_eq!(back, cfg);
+    // and a shipped checkpoint's header parses
+    let shipped = pipeline::shipped_checkpoint_dir().join("A.ckpt");
+    let ck = Checkpoint::load(&shipped).unwrap();
+    assert_eq!(ck.config().unwrap().train.lr_schedule, Default::default());
+}
+
+#[test]
+fn cosine_min_snr_run_killed_and_resumed_equals_uninterrupted() {
+    let mut cfg = tiny("A");
+    cfg.data.n_train = 16;
+    cfg.train.epochs = 100;
+    cfg.train.max_steps = 9;
+    cfg.train.checkpoint_every = 3;
+    cfg.train.lr_schedule = empirical::config::LrSchedule::Cosine;
+    cfg.train.warmup_steps = 2;
+    cfg.train.lr_min = 1e-6;
+    cfg.train.loss_weighting = empirical::config::LossWeighting::MinSnr;
+    let kr = kill_and_resume(&cfg, 5);
+    assert_eq!(kr.resumed_from, 3);
+    assert_eq!(kr.straight.checkpoint().data, kr.resumed.checkpoint().data);
+    // the metrics log records the scheduled lr of each logged step
+    let m = std::fs::read_to_string(kr.straight_run.metrics_path()).unwrap();
+    assert!(m.lines().count() > 3, "{m}");
+    for line in m.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let step: u64 = f[0].parse().unwrap();
+        let lr: f64 = f[2].parse().unwrap();
+        assert!((lr - cfg.train.lr_at(step, 9)).abs() < 1e-15, "{line}");
+    }
+}
+
+#[test]
+fn warm_start_copies_weights_and_refuses_another_model() {
+    let mut cfg = tiny("A");
+    cfg.data.n_train = 16;
+    cfg.train.max_steps = 3;
+    let (data, n) = task_a_data(&cfg);
+    let opts = TrainOptions {
+        quiet: true,
+        stop_at: None,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run = RunDir::create(&dir.path().join("src")).unwrap();
+    let mut src = Trainer::<CpuAutodiff>::new(&cfg, &Default::default());
+    train::train(&mut src, &run, &data, n, &opts).unwrap();
+    let full = src.checkpoint();
+    let full_path = dir.path().join("full.ckpt");
+    full.save(&full_path).unwrap();
+    let shipped = full.weights_only("ema").unwrap();
+    let shipped_path = dir.path().join("ema.ckpt");
+    shipped.save(&shipped_path).unwrap();
+    // a full training checkpoint gives its raw weights, an exported one its EMA weights
+    let mut other = cfg.clone();
+    other.seed = 7;
+    for (ck, path, group) in [
+        (&full, &full_path, "params"),
+        (&shipped, &shipped_path, "ema"),
+    ] {
+        let mut t = Trainer::<CpuAutodiff>::new(&other, &Default::default());
+        t.warm_start(ck, path).unwrap();
+        let (w, _) = params::collect(&t.model.valid());
+        assert_eq!(&params::to_host(&w), ck.group(group).unwrap());
+        assert_eq!(&params::to_host(&t.ema), ck.group(group).unwrap());
+        assert_eq!(t.step, 0);
+    }
+    // through the pipeline: `train.init_from` seeds a fresh run, and training goes on from it
+    other.train.init_from = shipped_path.display().to_string();
+    let fresh = dir.path().join("warm");
+    let (t, _) = pipeline::train_run::<CpuAutodiff>(
+        &other,
+        &RunDir::create(&fresh).unwrap(),
+        &pipeline::TrainRunOptions {
+            quiet: true,
+            ..Default::default()
+        },
+        &Default::default(),
+    )
+    .unwrap();
+    assert_eq!(t.step, 3);
+    // another model config is refused with the file named
+    let mut wide = cfg.clone();
+    wide.model.base_channels *= 2;
+    let mut t = Trainer::<CpuAutodiff>::new(&wide, &Default::default());
+    let err = t
+        .warm_start(&shipped, &shipped_path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("ema.ckpt") && err.contains("init_from"),
+        "{err}"
+    );
+}
+
+#[test]
+fn min_snr_weights_follow_the_closed_form_and_uniform_weighting_is_the_plain_loss() {
+    use empirical::config::LossWeighting;
+    let cfg = RunConfig::preset("cpu", "A").unwrap();
+    let sched = Schedule::from_config(&cfg.diffusion);
+    let t: Vec<usize> = vec![0, 50, 100, 150, 300, 999];
+    let w = diffusion::loss_weights(&sched, &t, LossWeighting::MinSnr, 5.0);
+    for (&i, &wi) in t.iter().zip(&w) {
+        // SNR_t from the product of alphas, independently of Schedule::alpha_bar
+        let ab: f64 = (0..=i).map(|k| 1.0 - sched.beta[k]).product();
+        let snr = ab / (1.0 - ab);
+        let want = if snr > 5.0 { 5.0 / snr } else { 1.0 };
+        assert!((wi as f64 - want).abs() < 1e-6, "t={i}: {wi} vs {want}");
+    }
+    // nearly clean steps are weighed down, noisy ones keep weight 1
+    assert!(w[0] < 1e-3 && w[4] == 1.0 && w[5] == 1.0, "{w:?}");
+    assert!(
+        diffusion::loss_weights(&sched, &t, LossWeighting::Uniform, 5.0)
+            .iter()
+            .all(|&x| x == 1.0)
+    );
+    // the weighted loss with unit weights is the plain loss; with weights it is the weighted mean
+    // of the per-sample MSEs
+    let tc = tiny("A");
+    let s = Schedule::from_config(&tc.diffusion);
+    let dev = Default::default();
+    let model = empirical::model::UNet::<Cpu>::new(
+        &tc.model,
+        tc.image_size,
+        &mut ChaCha8Rng::seed_from_u64(3),
+        &dev,
+    );
+    let (data, _) = task_a_data(&tc);
+    let x0 = train::gather::<Cpu>(&data, &[0, 1, 2], [3, 16, 16], &dev);
+    let steps = [5usize, 40, 90];
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let eps = diffusion::normal_tensor::<Cpu>(&mut rng, x0.dims(), &dev);
+    let scalar = |l: Tensor<Cpu, 1>| -> f64 { l.into_scalar().elem::<f32>() as f64 };
+    let plain = scalar(diffusion::loss(&model, &s, x0.clone(), &steps, eps.clone()));
+    let ones = scalar(diffusion::weighted_loss(
+        &model,
+        &s,
+        x0.clone(),
+        &steps,
+        eps.clone(),
+        &[1.0; 3],
+    ));
+    assert!((plain - ones).abs() < 1e-6 * plain, "{plain} vs {ones}");
+    let per_sample: Vec<f64> = (0..3)
+        .map(|i| {
+            let one = |x: &Tensor<Cpu, 4>| x.clone().narrow(0, i, 1);
+            scalar(diffusion::loss(
+                &model,
+                &s,
+                one(&x0),
+                &steps[i..i + 1],
+                one(&eps),
+            ))
+        })
+        .collect();
+    let wts = [0.2f32, 1.0, 3.0];
+    let got = scalar(diffusion::weighted_loss(&model, &s, x0, &steps, eps, &wts));
+    let want: f64 = per_sample
+        .iter()
+        .zip(wts)
+        .map(|(m, w)| m * w as f64)
+        .sum::<f64>()
+        / 3.0;
+    assert!((got - want).abs() < 1e-5 * want, "{got} vs {want}");
 }
