@@ -175,14 +175,14 @@ pub fn run_filter_batch(
     };
     let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Other(e.to_string()))?;
     write_atomic(&out_dir.join("filter.json"), &json)?;
-    if !kept.is_empty() {
-        crate::pipeline::evaluate_to(
-            &run_cfg,
-            &kept,
-            empirical_rules::color::RangeSet::Loose,
-            &out_dir.join("eval"),
-            "results",
-        )?;
-    }
+    // written even when nothing was kept (an n = 0 report), so that a resumed study sees the
+    // stage as done and Table 2 shows the empty cell
+    crate::pipeline::evaluate_to(
+        &run_cfg,
+        &kept,
+        empirical_rules::color::RangeSet::Loose,
+        &out_dir.join("eval"),
+        "results",
+    )?;
     Ok(report)
 }
