@@ -38,8 +38,9 @@ impl TrainBench {
     }
     /// One optimiser step; returns the loss.
     pub fn step(&mut self) -> f32 {
+        let lr = self.trainer.cfg.train.lr;
         self.trainer
-            .train_step(self.x0.clone())
+            .train_step(self.x0.clone(), lr)
             .expect("finite loss")
     }
     /// Parameter count.

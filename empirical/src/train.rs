@@ -98,8 +98,6 @@ pub struct Trainer<B: AutodiffBackend> {
     pub shapes: Vec<Vec<usize>>,
     /// Optimiser steps done.
     pub step: u64,
-    /// Steps of the whole run (the horizon of the lr schedule; set by [`train`]).
-    pub total_steps: u64,
     pub train_seconds: f64,
     pub device: B::Device,
 }
@@ -118,7 +116,6 @@ impl<B: AutodiffBackend> Trainer<B> {
             shapes,
             model,
             step: 0,
-            total_steps: cfg.train.max_steps,
             train_seconds: 0.0,
             device: device.clone(),
         }
@@ -142,9 +139,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         let mut t = Self::new(&cfg, device);
         ckpt.check_shapes(&t.shapes, path)?;
         let group = |name: &str| ckpt.require_group(name, path);
-        let p = params::from_host::<B::InnerBackend>(group("params")?, device);
-        let p_ad: Vec<Tensor<B, 1>> = p.into_iter().map(Tensor::from_inner).collect();
-        t.model = params::set(t.model, p_ad);
+        t.set_weights(group("params")?);
         t.adam.m = params::from_host(group("adam_m")?, device);
         t.adam.v = params::from_host(group("adam_v")?, device);
         t.ema = params::from_host(group("ema")?, device);
@@ -169,16 +164,16 @@ impl<B: AutodiffBackend> Trainer<B> {
             Some(g) => g,
             None => ckpt.require_group("ema", path)?,
         };
-        let p = params::from_host::<B::InnerBackend>(host, &self.device);
-        self.ema = p.clone();
-        let p_ad: Vec<Tensor<B, 1>> = p.into_iter().map(Tensor::from_inner).collect();
-        self.model = params::set(self.model.clone(), p_ad);
+        self.ema = self.set_weights(host);
         Ok(())
     }
 
-    /// Learning rate of the next optimiser step ([`crate::config::TrainConfig::lr_at`]).
-    pub fn next_lr(&self) -> f64 {
-        self.cfg.train.lr_at(self.step + 1, self.total_steps)
+    /// Set the model's weights from host values (visiting order); returns them as tensors.
+    fn set_weights(&mut self, host: &[Vec<f32>]) -> Vec<Tensor<B::InnerBackend, 1>> {
+        let p = params::from_host::<B::InnerBackend>(host, &self.device);
+        let p_ad: Vec<Tensor<B, 1>> = p.iter().cloned().map(Tensor::from_inner).collect();
+        self.model = params::set(self.model.clone(), p_ad);
+        p
     }
 
     /// The full training state as a checkpoint.
@@ -208,10 +203,11 @@ impl<B: AutodiffBackend> Trainer<B> {
         }
     }
 
-    /// One optimiser step on the clean batch `x0` (values in [-1, 1]); returns the loss.
+    /// One optimiser step at learning rate `lr` on the clean batch `x0` (values in [-1, 1]);
+    /// returns the loss.
     /// A non-finite loss leaves the state untouched and returns `Error::NonFiniteLoss`
     /// (with an empty `last_good`, filled in by the caller).
-    pub fn train_step(&mut self, x0: Tensor<B, 4>) -> Result<f32> {
+    pub fn train_step(&mut self, x0: Tensor<B, 4>, lr: f64) -> Result<f32> {
         let mut rng = step_rng(self.cfg.seed, self.step);
         let dims = x0.dims();
         let t = diffusion::uniform_steps(&mut rng, dims[0], self.sched.len());
@@ -234,7 +230,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         }
         let grads = loss.backward();
         let hp = AdamW {
-            lr: self.next_lr(),
+            lr,
             beta1: tc.adam_beta1,
             beta2: tc.adam_beta2,
             eps: tc.adam_eps,
@@ -318,7 +314,6 @@ pub fn train<B: AutodiffBackend>(
         )));
     }
     let total = total_steps(&cfg, n);
-    trainer.total_steps = total;
     let metrics = run.metrics_path();
     truncate_metrics(&metrics, trainer.step)?;
     let new_file = !metrics.exists();
@@ -351,10 +346,10 @@ pub fn train<B: AutodiffBackend>(
     let start_seconds = trainer.train_seconds;
     let mut last_loss = f32::NAN;
     while trainer.step < total && opts.stop_at.is_none_or(|k| trainer.step < k) {
-        let lr = trainer.next_lr();
+        let lr = tc.lr_at(trainer.step + 1, total);
         let idx = batch_indices(cfg.seed, trainer.step, n, tc.batch_size);
         let x0 = gather::<B>(data, &idx, [c, s, s], &trainer.device);
-        let loss = match trainer.train_step(x0) {
+        let loss = match trainer.train_step(x0, lr) {
             Ok(l) => l,
             Err(Error::NonFiniteLoss { step, value, .. }) => {
                 pb.abandon();
