@@ -290,6 +290,10 @@ pub struct TaskRow {
     pub invalid_pct: f64,
     pub coarse_violations: usize,
     pub n_valid: usize,
+    /// Coarse violations and valid images under the "premise resolved" reading (Task A: sun
+    /// at least `EvalConfig::coarse_min_premise_px` off the pole axis).
+    #[serde(default)]
+    pub coarse_resolved: Option<(usize, usize)>,
     pub error: Option<f64>,
     pub r_squared: Option<f64>,
     pub train_error: Option<f64>,
@@ -416,6 +420,7 @@ pub fn run_task<B: AutodiffBackend>(
         invalid_pct: s.invalid_pct,
         coarse_violations: s.coarse_violations,
         n_valid: s.n_valid,
+        coarse_resolved: s.coarse_resolved.map(|c| (c.violations, c.n)),
         error: s.eq4.as_ref().map(|e| e.total),
         r_squared: s.eq4.as_ref().map(|e| e.fit.r_squared),
         train_error: treport.summary.eq4.as_ref().map(|e| e.total),
@@ -431,21 +436,27 @@ fn opt(v: Option<f64>, prec: usize) -> String {
     v.map_or("-".into(), |x| format!("{x:.prec$}"))
 }
 
-/// The main job's printed tables (Table 1 row and Table 2 DDPM column per task).
+/// The main job's printed tables (Table 1 row and Table 2 DDPM column per task). Coarse
+/// violations are printed as "violations / valid images", plainly and under the "premise
+/// resolved" reading (Task A: sun at least 1 px off the pole axis; the same images for B-D).
 pub fn format_table(rows: &[TaskRow]) -> String {
     let mut s = String::new();
-    s.push_str("Table 1 (DDPM samples)                       | Table 2, DDPM column   | training data (Fig. 3)\n");
+    s.push_str("Table 1 (DDPM samples)                                       | Table 2, DDPM column   | training data (Fig. 3)\n");
     s.push_str(
-        "Task | samples | Invalid (%) | Coarse viol. | Error (Eq. 4) |   R^2   | Error   |   R^2\n",
+        "Task | samples | Invalid (%) | Coarse viol. | premise >= 1 px | Error (Eq. 4) |   R^2   | Error   |   R^2\n",
     );
-    s.push_str("-----+---------+-------------+--------------+---------------+---------+---------+--------\n");
+    s.push_str("-----+---------+-------------+--------------+-----------------+---------------+---------+---------+--------\n");
     for r in rows {
+        let resolved = r
+            .coarse_resolved
+            .map_or("-".into(), |(v, n)| format!("{v} / {n}"));
         s.push_str(&format!(
-            "  {}  | {:>7} | {:>11.2} | {:>12} | {:>13} | {:>7} | {:>7} | {:>7}\n",
+            "  {}  | {:>7} | {:>11.2} | {:>12} | {:>15} | {:>13} | {:>7} | {:>7} | {:>7}\n",
             r.task,
             r.n_samples,
             r.invalid_pct,
-            r.coarse_violations,
+            format!("{} / {}", r.coarse_violations, r.n_valid),
+            resolved,
             opt(r.error, 4),
             opt(r.r_squared, 3),
             opt(r.train_error, 4),
@@ -453,4 +464,46 @@ pub fn format_table(rows: &[TaskRow]) -> String {
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(task: &str, resolved: Option<(usize, usize)>) -> TaskRow {
+        TaskRow {
+            task: task.into(),
+            n_samples: 300,
+            invalid_pct: 1.0,
+            coarse_violations: 33,
+            n_valid: 297,
+            coarse_resolved: resolved,
+            error: Some(0.3383),
+            r_squared: None,
+            train_error: Some(0.0022),
+            train_r_squared: Some(1.0),
+            model_source: "test".into(),
+            train_steps: 1,
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn table_prints_both_coarse_readings_as_violations_of_valid() {
+        let t = format_table(&[row("A", Some((23, 276))), row("B", None)]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 5, "{t}");
+        let cells: Vec<&str> = lines[3].split('|').map(str::trim).collect();
+        assert_eq!(
+            cells[..6],
+            ["A", "300", "1.00", "33 / 297", "23 / 276", "0.3383"]
+        );
+        assert_eq!(cells[6], "-");
+        let cells: Vec<&str> = lines[4].split('|').map(str::trim).collect();
+        assert_eq!(cells[4], "-");
+        // every line of the table body has the header's column boundaries
+        let bars = |l: &str| l.match_indices('|').map(|(i, _)| i).collect::<Vec<_>>();
+        assert_eq!(bars(lines[1]), bars(lines[3]));
+        assert_eq!(bars(lines[1]), bars(lines[4]));
+    }
 }

@@ -93,6 +93,10 @@ pub struct EvalArgs {
     /// Treat more than one component per element as invalid.
     #[arg(long)]
     pub strict_count: bool,
+    /// "Premise resolved" coarse count: Task A images count only when the sun centre is at
+    /// least this many source pixels off the pole axis (reported beside the plain count).
+    #[arg(long, default_value_t = 1.0)]
+    pub coarse_min_premise_px: f64,
 }
 
 impl EvalArgs {
@@ -104,6 +108,7 @@ impl EvalArgs {
             a_min: self.a_min,
             default_trim: self.trim,
             strict_count: self.strict_count,
+            coarse_min_premise_px: self.coarse_min_premise_px,
             ..EvalConfig::default()
         }
     }
@@ -149,6 +154,7 @@ pub fn write_per_image_csv(report: &EvalReport, path: &Path) -> Result<()> {
             "valid",
             "reason",
             "coarse_ok",
+            "coarse_premise_px",
             "x",
             "y",
             "ratio",
@@ -173,6 +179,7 @@ pub fn write_per_image_csv(report: &EvalReport, path: &Path) -> Result<()> {
                 r.valid.to_string(),
                 r.reason.clone().unwrap_or_default(),
                 r.coarse_ok.map(|b| b.to_string()).unwrap_or_default(),
+                f(r.coarse_premise_px),
                 f(r.x),
                 f(r.y),
                 f(r.ratio),
@@ -248,6 +255,13 @@ pub fn run_eval(a: &EvalArgs) -> Result<()> {
             ),
             None => writeln!(o, "  trim {:<15} no fit: {}", t.trim, t.error.as_deref().unwrap_or("")),
         };
+    }
+    if let Some(c) = &s.coarse_resolved {
+        let _ = writeln!(
+            o,
+            "  premise resolved (>= {} px): coarse violations {} of {} ({:.2} %)",
+            c.min_premise_px, c.violations, c.n, c.violation_pct
+        );
     }
     if !s.invalid_reasons.is_empty() {
         let _ = writeln!(o, "  invalid reasons: {:?}", s.invalid_reasons);

@@ -206,6 +206,7 @@ fn cli_data_then_eval_writes_a_report() {
         a_min: 0.1,
         trim: eval::TrimVariant::PerCoordinate,
         strict_count: false,
+        coarse_min_premise_px: 1.0,
     };
     run_eval(&args).unwrap();
     let rep: EvalReport = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();

@@ -15,7 +15,12 @@
 //! Task features (the authors' key points: sun and pole centres, pole top, shadow ends):
 //! - A: `l1 = |sun_x - pole_x|`, `h2` = pole height, pole top = `pole_y - h2/2`,
 //!   `h1 = top - sun_y`, `l2` = shadow length. Coarse: sun and shadow centroid on opposite
-//!   sides of the pole axis (a violation needs both strictly on the same side).
+//!   sides of the pole axis (a violation needs both strictly on the same side). The paper's
+//!   "shadow endpoint" (Sec. 3.2) gives the same verdict: the far end of a bar lies on the same
+//!   side of the axis as its centre. The rule's premise, the sun's side, is only resolved at the
+//!   image's resolution when the sun centre is off the axis by at least a pixel, so the offset
+//!   `|sun_x - pole_x|` in source pixels is reported as the premise margin (see
+//!   [`EvalConfig::coarse_min_premise_px`](super::EvalConfig)).
 //! - B: `x_i` = left edge, `h_i` = height of rectangle i (1 yellow, 2 blue-green). Coarse: the
 //!   left-most rectangle is the taller.
 //! - C: radii `r1` (blue-green), `r2` (yellow), centre offset. Coarse: `|r2/r1 - 1| >= tol`.
@@ -31,6 +36,10 @@ pub struct TaskFeatures {
     /// The four features of [`Task::feature_names`] (normalised).
     pub features: [f64; 4],
     pub coarse_ok: bool,
+    /// How far the coarse rule's premise is from undecided, in source pixels: Task A's sun
+    /// offset from the pole axis; `None` where the premise is fixed by the layout (B: which
+    /// rectangle is left, D: which square is higher) or the rule has its own tolerance (C).
+    pub coarse_premise_px: Option<f64>,
 }
 
 /// Disk centre and radius (evaluation pixels); `factor` = upscale factor.
@@ -129,6 +138,7 @@ pub fn task_features(
             Ok(TaskFeatures {
                 features: [(sx - px).abs() / n, l2 / n, h1 / n, h2 / n],
                 coarse_ok,
+                coarse_premise_px: Some((sx - px).abs() / m.factor as f64),
             })
         }
         Task::B => {
@@ -139,6 +149,7 @@ pub fn task_features(
             Ok(TaskFeatures {
                 features: [x1 / n, h1 / n, x2 / n, h2 / n],
                 coarse_ok,
+                coarse_premise_px: None,
             })
         }
         Task::C => {
@@ -151,6 +162,7 @@ pub fn task_features(
             Ok(TaskFeatures {
                 features: [r1 / n, r2 / n, (x2 - x1) / n, (y2 - y1) / n],
                 coarse_ok,
+                coarse_premise_px: None,
             })
         }
         Task::D => {
@@ -167,6 +179,7 @@ pub fn task_features(
             Ok(TaskFeatures {
                 features: [l1 / n, l2 / n, x1 / n, x2 / n],
                 coarse_ok,
+                coarse_premise_px: None,
             })
         }
     }

@@ -14,7 +14,7 @@ use image::RgbImage;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-pub use summary::{NnSummary, Stats, Summary, TrimVariant, TrimmedEq4};
+pub use summary::{CoarseResolved, NnSummary, Stats, Summary, TrimVariant, TrimmedEq4};
 
 /// Evaluator settings (defaults = the ones used for every number in the docs).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -32,6 +32,13 @@ pub struct EvalConfig {
     pub strict_count: bool,
     /// Task C: radii count as equal (coarse violation) when `|r2/r1 - 1| < coarse_equal_tol`.
     pub coarse_equal_tol: f64,
+    /// The "premise resolved" reading of the coarse count (reported beside the plain count, which
+    /// counts every valid image): only images whose coarse premise is at least this many source
+    /// pixels from undecided count (Task A: sun centre this far off the pole axis; B-D are
+    /// always counted). Default 1 px: below a pixel the sun's side, and so the shadow's correct
+    /// side, is a sub-pixel quantity of the kind the fine rule measures.
+    #[serde(default = "default_min_premise_px")]
+    pub coarse_min_premise_px: f64,
     /// Tail fraction of the [q, 1 - q] trimming (paper: 0.025).
     pub trim_q: f64,
     /// Trimming variant reported as `summary.eq4`.
@@ -51,6 +58,7 @@ impl Default for EvalConfig {
             min_mass_frac: 2e-4,
             strict_count: false,
             coarse_equal_tol: 0.05,
+            coarse_min_premise_px: default_min_premise_px(),
             trim_q: 0.025,
             default_trim: TrimVariant::PerCoordinate,
             ddof: Ddof::Population,
@@ -59,9 +67,19 @@ impl Default for EvalConfig {
     }
 }
 
+fn default_min_premise_px() -> f64 {
+    1.0
+}
+
 impl EvalConfig {
     fn check(&self) -> Result<()> {
         use crate::Error;
+        if !(self.coarse_min_premise_px >= 0.0 && self.coarse_min_premise_px.is_finite()) {
+            return Err(Error::param(
+                "coarse_min_premise_px",
+                format!("{} is not a finite number >= 0", self.coarse_min_premise_px),
+            ));
+        }
         if !(self.a_min > 0.0 && self.a_min <= 1.0) {
             return Err(Error::param(
                 "a_min",
@@ -101,6 +119,10 @@ pub struct ImageResult {
     pub reason: Option<String>,
     /// Coarse-rule verdict (valid images only).
     pub coarse_ok: Option<bool>,
+    /// Margin of the coarse rule's premise in source pixels (Task A: the sun's offset from the
+    /// pole axis), see [`features::TaskFeatures::coarse_premise_px`].
+    #[serde(default)]
+    pub coarse_premise_px: Option<f64>,
     /// Fine-rule coordinates ([`Task::fine_xy`]); truth `y = k x`.
     pub x: Option<f64>,
     pub y: Option<f64>,
@@ -126,6 +148,7 @@ impl ImageResult {
             valid: false,
             reason: Some(reason),
             coarse_ok: None,
+            coarse_premise_px: None,
             x: None,
             y: None,
             ratio: None,
@@ -200,6 +223,7 @@ pub fn evaluate_image(
         valid: true,
         reason: None,
         coarse_ok: Some(tf.coarse_ok),
+        coarse_premise_px: tf.coarse_premise_px,
         x: Some(x),
         y: Some(y),
         ratio: (x != 0.0).then(|| y / x),

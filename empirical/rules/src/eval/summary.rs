@@ -113,6 +113,20 @@ pub struct NnSummary {
     pub memorised: Vec<(f64, f64, f64)>,
 }
 
+/// Coarse violations (Table 1) among the valid images whose coarse premise is resolved: Task A's
+/// sun at least `min_premise_px` source pixels off the pole axis (Sec. 3.2's "sun and shadow on
+/// opposite sides of the pole" has no defined side for a sun above the pole).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CoarseResolved {
+    pub min_premise_px: f64,
+    /// Valid images with a resolved premise.
+    pub n: usize,
+    /// ... of which break the coarse rule.
+    pub violations: usize,
+    /// ... as a percentage of `n`.
+    pub violation_pct: f64,
+}
+
 /// Summary of an evaluation (Table 1, Figs 3-5).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -126,6 +140,10 @@ pub struct Summary {
     pub coarse_violations: usize,
     /// ... as a percentage of the valid images.
     pub coarse_violation_pct: f64,
+    /// The same count under the "premise resolved" reading
+    /// ([`EvalConfig::coarse_min_premise_px`]); `None` in files written before it existed.
+    #[serde(default)]
+    pub coarse_resolved: Option<CoarseResolved>,
     /// Target slope `k`.
     pub k: f64,
     /// Variant used for `eq4`.
@@ -168,6 +186,17 @@ pub fn summarise(
             .or_insert(0) += 1;
     }
     let coarse_violations = valid.iter().filter(|r| r.coarse_ok == Some(false)).count();
+    let resolved: Vec<&&ImageResult> = valid
+        .iter()
+        .filter(|r| {
+            r.coarse_premise_px
+                .is_none_or(|m| m >= cfg.coarse_min_premise_px)
+        })
+        .collect();
+    let resolved_violations = resolved
+        .iter()
+        .filter(|r| r.coarse_ok == Some(false))
+        .count();
     let (xs, ys): (Vec<f64>, Vec<f64>) = valid.iter().filter_map(|r| Some((r.x?, r.y?))).unzip();
     let eq4_by_trim: Vec<TrimmedEq4> = TrimVariant::ALL
         .iter()
@@ -210,6 +239,12 @@ pub fn summarise(
         invalid_reasons,
         coarse_violations,
         coarse_violation_pct: pct(coarse_violations, valid.len()),
+        coarse_resolved: Some(CoarseResolved {
+            min_premise_px: cfg.coarse_min_premise_px,
+            n: resolved.len(),
+            violations: resolved_violations,
+            violation_pct: pct(resolved_violations, resolved.len()),
+        }),
         k,
         default_trim: cfg.default_trim.name().into(),
         eq4,
