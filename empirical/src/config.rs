@@ -387,8 +387,8 @@ impl RunConfig {
                     n: 300,
                     batch_size: 100,
                     method: SampleMethod::Ddim,
-                    // 100 rather than 25 steps: the shipped Task A breaks the coarse rule in
-                    // 16 of 299 samples at 25 steps, 9 of 296 at 100 (README, main job)
+                    // 100 rather than 25 steps: Task A's phase-5 checkpoint breaks the coarse
+                    // rule in 16 of 299 samples at 25 steps, 9 of 296 at 100 (README, main job)
                     ddim_steps: 100,
                     // stochastic DDIM (sigma as the ancestral sampler's): with eta = 0 about a
                     // quarter of the shipped checkpoints' samples stay noise (README, main job)
