@@ -188,7 +188,8 @@ proptest! {
         let per: Vec<ImageResult> = imgs.iter().enumerate().map(|(i, &(m, ok))| image(i, m, ok)).collect();
         let at = |t: f64| {
             let cfg = EvalConfig { coarse_min_premise_px: t, ..EvalConfig::default() };
-            (summarise(Task::A, &per, &cfg, None).coarse_resolved.unwrap(), summarise(Task::A, &per, &cfg, None).coarse_violations)
+            let s = summarise(Task::A, &per, &cfg, None);
+            (s.coarse_resolved.unwrap(), s.coarse_violations)
         };
         let (zero, plain) = at(0.0);
         prop_assert_eq!((zero.violations, zero.n), (plain, per.len()));

@@ -186,17 +186,15 @@ pub fn summarise(
             .or_insert(0) += 1;
     }
     let coarse_violations = valid.iter().filter(|r| r.coarse_ok == Some(false)).count();
-    let resolved: Vec<&&ImageResult> = valid
+    let (n_resolved, resolved_violations) = valid
         .iter()
         .filter(|r| {
             r.coarse_premise_px
                 .is_none_or(|m| m >= cfg.coarse_min_premise_px)
         })
-        .collect();
-    let resolved_violations = resolved
-        .iter()
-        .filter(|r| r.coarse_ok == Some(false))
-        .count();
+        .fold((0, 0), |(n, v), r| {
+            (n + 1, v + (r.coarse_ok == Some(false)) as usize)
+        });
     let (xs, ys): (Vec<f64>, Vec<f64>) = valid.iter().filter_map(|r| Some((r.x?, r.y?))).unzip();
     let eq4_by_trim: Vec<TrimmedEq4> = TrimVariant::ALL
         .iter()
@@ -241,9 +239,9 @@ pub fn summarise(
         coarse_violation_pct: pct(coarse_violations, valid.len()),
         coarse_resolved: Some(CoarseResolved {
             min_premise_px: cfg.coarse_min_premise_px,
-            n: resolved.len(),
+            n: n_resolved,
             violations: resolved_violations,
-            violation_pct: pct(resolved_violations, resolved.len()),
+            violation_pct: pct(resolved_violations, n_resolved),
         }),
         k,
         default_trim: cfg.default_trim.name().into(),
