@@ -311,17 +311,10 @@ pub fn run_benches(
 
 /// Write a summary atomically (temporary file, then rename).
 pub fn write_summary(path: &Path, s: &Summary) -> Result<(), String> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| format!("temp file in {}: {e}", dir.display()))?;
-    serde_json::to_writer_pretty(&mut tmp, s).map_err(|e| e.to_string())?;
-    tmp.persist(path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok(())
+    theory::fsio::write_atomic_with(path, |w| {
+        serde_json::to_writer_pretty(w, s).map_err(std::io::Error::other)
+    })
+    .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 fn fmt_time(s: f64) -> String {

@@ -2,7 +2,6 @@
 //! the Eq. 4 bias part, variance part, Error, R² (where defined) and source;
 //! rendered as Markdown and CSV and written atomically.
 
-use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
@@ -260,14 +259,5 @@ pub fn to_csv(rows: &[Row]) -> Result<String, BridgeError> {
 
 /// Write `bytes` to `path` atomically (temporary file in the same folder, then rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BridgeError> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(|e| BridgeError::io(&dir, e))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| BridgeError::io(&dir, e))?;
-    tmp.write_all(bytes).map_err(|e| BridgeError::io(path, e))?;
-    tmp.persist(path)
-        .map_err(|e| BridgeError::io(path, e.error))?;
-    Ok(())
+    theory::fsio::write_atomic(path, bytes).map_err(|e| BridgeError::io(path, e))
 }

@@ -256,19 +256,20 @@ fn fig4(a: &Args) -> Result<Outcome, PlotError> {
         Ok(r) => r,
         Err(why) => return Ok(Outcome::Skipped(why)),
     };
-    let panels: Vec<_> = runs
-        .iter()
-        .filter(|r| r.report.summary.n_valid >= 3)
-        .map(|r| {
-            scatter_panel(
-                &r.report,
-                format!("Task {} ({})", r.report.task.letter(), r.name),
-            )
-        })
-        .collect();
+    let mut panels = Vec::new();
+    for r in runs.iter().filter(|r| r.report.summary.n_valid >= 3) {
+        let panel = scatter_panel(
+            &r.report,
+            format!("Task {} ({})", r.report.task.letter(), r.name),
+        );
+        match panel.fit() {
+            Ok(_) => panels.push(panel),
+            Err(e) => eprintln!("plots: warning: fig4: skipped run {}: {e}", r.name),
+        }
+    }
     if panels.is_empty() {
         return Ok(Outcome::Skipped(
-            "no run has 3 or more valid samples".into(),
+            "no run has 3 or more valid samples with a fittable Eq. 4 line".into(),
         ));
     }
     let fig = ScatterFigure::new(

@@ -35,6 +35,13 @@ pub enum PlotError {
         figure: &'static str,
         source: bridge::MetricError,
     },
+    /// The Eq. 4 metric rejected one panel's data (the panel names its run).
+    #[error("{figure}: {panel}: {source}")]
+    Panel {
+        figure: &'static str,
+        panel: String,
+        source: bridge::MetricError,
+    },
     /// The theory crate failed to compute a figure's data.
     #[error("theory: {0}")]
     Theory(String),

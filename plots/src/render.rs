@@ -1,7 +1,6 @@
 //! Render one figure to PNG and SVG in memory, then write both files
 //! atomically (temporary file in the destination folder, then rename).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
@@ -74,16 +73,7 @@ fn render_svg<F: Figure>(fig: &F, w: u32, h: u32) -> Result<String, PlotError> {
 
 /// Write `bytes` to `path` atomically, creating the parent folder.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(|e| PlotError::io(&dir, e))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| PlotError::io(&dir, e))?;
-    tmp.write_all(bytes).map_err(|e| PlotError::io(path, e))?;
-    tmp.persist(path)
-        .map_err(|e| PlotError::io(path, e.error))?;
-    Ok(())
+    theory::fsio::write_atomic(path, bytes).map_err(|e| PlotError::io(path, e))
 }
 
 /// Text style of titles, labels and legends (DejaVu Sans).

@@ -30,6 +30,28 @@ pub struct ScatterPanel {
     pub trim: Trim,
 }
 
+impl ScatterPanel {
+    /// The points kept by the trimming and the panel's Eq. 4 fit; errors (naming the panel)
+    /// when there are no pairs or the metric rejects them (e.g. every `x` equal).
+    pub fn fit(&self) -> Result<(Vec<(f64, f64)>, Eq4Error), PlotError> {
+        if self.x.is_empty() {
+            return Err(PlotError::Empty {
+                figure: "scatter",
+                what: format!("{}: no (x, y) pairs", self.title),
+            });
+        }
+        let metric = |source| PlotError::Panel {
+            figure: "scatter",
+            panel: self.title.clone(),
+            source,
+        };
+        let (tx, ty) = bridge::trim(&self.x, &self.y, self.trim).map_err(metric)?;
+        let e = bridge::eq4_error(&self.x, &self.y, self.k, self.trim, Ddof::Population)
+            .map_err(metric)?;
+        Ok((tx.into_iter().zip(ty).collect(), e))
+    }
+}
+
 /// A row of scatter panels with their Eq. 4 fits.
 #[derive(Debug, Clone)]
 pub struct ScatterFigure {
@@ -49,19 +71,7 @@ impl ScatterFigure {
         }
         let mut out = Vec::new();
         for p in panels {
-            if p.x.is_empty() {
-                return Err(PlotError::Empty {
-                    figure: "scatter",
-                    what: format!("{}: no (x, y) pairs", p.title),
-                });
-            }
-            let metric = |source| PlotError::Metric {
-                figure: "scatter",
-                source,
-            };
-            let (tx, ty) = bridge::trim(&p.x, &p.y, p.trim).map_err(metric)?;
-            let e = bridge::eq4_error(&p.x, &p.y, p.k, p.trim, Ddof::Population).map_err(metric)?;
-            let kept = tx.into_iter().zip(ty).collect();
+            let (kept, e) = p.fit()?;
             out.push((p, kept, e));
         }
         Ok(ScatterFigure {

@@ -31,9 +31,10 @@ struct Cli {
     /// Master seed.
     #[arg(long, default_value_t = report::DEFAULT_SEED)]
     seed: u64,
-    /// Also write the verdict snapshot (proofs-check/snapshot.json); use with --quick.
-    #[arg(long)]
-    write_snapshot: bool,
+    /// Also write the verdict snapshot to PATH (the checked-in one is
+    /// proofs-check/snapshot.json, relative to the workspace root); use with --quick.
+    #[arg(long, value_name = "PATH")]
+    write_snapshot: Option<PathBuf>,
     /// Also write the findings section to this path (e.g. proofs-check/FINDINGS.md).
     #[arg(long, value_name = "PATH")]
     findings: Option<PathBuf>,
@@ -79,7 +80,7 @@ fn main() -> ExitCode {
         }
         v
     };
-    if cli.write_snapshot && (!cli.claims.is_empty() || !cli.quick) {
+    if cli.write_snapshot.is_some() && (!cli.claims.is_empty() || !cli.quick) {
         eprintln!(
             "error: --write-snapshot needs --quick and all claims (the test runs quick sizes)"
         );
@@ -120,11 +121,16 @@ fn main() -> ExitCode {
         }
         out!("wrote {}", p.display());
     }
-    if cli.write_snapshot {
+    if let Some(p) = &cli.write_snapshot {
         let snap = Snapshot::of(&rep);
-        let s = serde_json::to_string_pretty(&snap).expect("snapshot serialises") + "\n";
-        let p = report::snapshot_path();
-        if let Err(e) = report::write_atomic(&p, &s) {
+        let s = match serde_json::to_string_pretty(&snap) {
+            Ok(s) => s + "\n",
+            Err(e) => {
+                eprintln!("error: cannot serialise the snapshot: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        if let Err(e) = report::write_atomic(p, &s) {
             eprintln!("error: cannot write {}: {e}", p.display());
             return ExitCode::from(1);
         }

@@ -5,7 +5,6 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
@@ -296,7 +295,7 @@ impl Snapshot {
     /// Snapshot of a report.
     pub fn of(r: &Report) -> Self {
         Snapshot {
-            regenerate: "cargo run -p proofs-check --release -- --quick --write-snapshot".into(),
+            regenerate: REGENERATE.into(),
             seed: r.seed,
             quick: r.quick,
             verdicts: r.verdicts(),
@@ -304,7 +303,11 @@ impl Snapshot {
     }
 }
 
-/// Path of the checked-in snapshot.
+/// How to regenerate the checked-in snapshot (run from the workspace root).
+pub const REGENERATE: &str =
+    "cargo run -p proofs-check --release -- --quick --write-snapshot proofs-check/snapshot.json";
+
+/// Path of the checked-in snapshot in this crate's source tree (what the snapshot test reads).
 pub fn snapshot_path() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshot.json")
 }
@@ -316,16 +319,7 @@ pub fn findings_path() -> std::path::PathBuf {
 
 /// Writes `contents` to `path` atomically (temporary file in the same directory, then rename).
 pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
-    tmp.write_all(contents.as_bytes())?;
-    tmp.flush()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    theory::fsio::write_atomic(path, contents.as_bytes())
 }
 
 #[cfg(test)]

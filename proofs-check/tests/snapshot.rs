@@ -1,7 +1,8 @@
 //! Runs every claim at reduced sizes (`--quick`) and asserts that each computed verdict equals
 //! the one recorded in `proofs-check/snapshot.json`. A changed verdict is a visible failure that
 //! someone must explain; after explaining it, regenerate the snapshot with
-//! `cargo run -p proofs-check --release -- --quick --write-snapshot`.
+//! `cargo run -p proofs-check --release -- --quick --write-snapshot proofs-check/snapshot.json`
+//! (from the workspace root).
 
 use proofs_check::claim::{Claim, Ctx};
 use proofs_check::report::{run_claims, snapshot_path, Snapshot};

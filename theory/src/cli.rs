@@ -130,6 +130,12 @@ pub struct Setting {
     pub schedule: Schedule,
 }
 
+use crate::schedule::MIN_CLI_T as MIN_T;
+/// Most psi samples one command draws (8 bytes each, about a second per 10^7).
+const MAX_PSI: usize = 100_000_000;
+/// Most weights (m x d) of one patch network the CLI builds.
+const MAX_WEIGHTS: usize = 100_000_000;
+
 fn bad(name: &'static str, reason: impl Into<String>) -> TheoryError {
     TheoryError::InvalidParameter {
         name,
@@ -162,10 +168,24 @@ impl Common {
                 ))
             }
         };
+        if schedule == Schedule::Continuous && self.t.is_finite() && self.t < MIN_T {
+            return Err(bad(
+                "t",
+                format!(
+                    "must be >= {MIN_T:e} on the continuous schedule (beta_t = {:.1e} there, \
+                     below DDPM's smallest noise level sqrt(1e-4) = 1e-2), got {:e}",
+                    (-(-2.0 * MIN_T).exp_m1()).sqrt(),
+                    self.t
+                ),
+            ));
+        }
         let level = schedule.level(self.t)?;
         let estimator = match self.estimator.to_ascii_lowercase().as_str() {
             "auto" => Estimator::Auto,
             "exact" => Estimator::Exact,
+            "crn" if self.crn_eps == 0 => {
+                return Err(bad("crn-eps", "must be >= 1 noise per zeta node"))
+            }
             "crn" => Estimator::CommonRandomNumbers {
                 n_zeta: 8,
                 n_eps: self.crn_eps,
@@ -192,8 +212,20 @@ impl Common {
                 ))
             }
         };
-        if self.n_psi == 0 {
-            return Err(bad("n-psi", "must be >= 1"));
+        if self.n_psi == 0 || self.n_psi > MAX_PSI {
+            return Err(bad(
+                "n-psi",
+                format!("must be in 1..={MAX_PSI}, got {}", self.n_psi),
+            ));
+        }
+        if self.width.saturating_mul(self.d) > MAX_WEIGHTS {
+            return Err(bad(
+                "width",
+                format!(
+                    "m x d = {} x {} exceeds {MAX_WEIGHTS} weights per patch network",
+                    self.width, self.d
+                ),
+            ));
         }
         let gd = GdConfig {
             lr: self.lr,

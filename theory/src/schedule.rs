@@ -29,6 +29,11 @@ impl NoiseLevel {
     }
 }
 
+/// Smallest continuous-schedule time the command-line tools accept: beta_t = 1.4e-3 there, an
+/// order of magnitude below the smallest noise level of DDPM's linear schedule
+/// (beta_1 = 1e-4, beta = 1e-2). Below it the DSM targets (1/beta_t) reach 1e150 and beyond.
+pub const MIN_CLI_T: f64 = 1e-6;
+
 /// Noise schedules.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

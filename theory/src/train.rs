@@ -296,7 +296,7 @@ pub fn train(
         if !(l.is_finite() && gn.is_finite()) {
             return Err(TheoryError::Diverged {
                 iter: iters,
-                reason: format!("loss {l}, ||grad|| {gn}"),
+                reason: format!("loss {l:.6e}, ||grad|| {gn:.6e}"),
             });
         }
         if gn <= cfg.grad_tol {
@@ -309,7 +309,7 @@ pub fn train(
                 if !nw.iter().all(finite) || nw.iter().any(|x| x.norm() > 1e8) {
                     return Err(TheoryError::Diverged {
                         iter: iters,
-                        reason: format!("weights blew up (lr {lr} too large?)"),
+                        reason: format!("weights blew up (lr {lr:.3e} too large?)"),
                     });
                 }
                 w = nw;
@@ -446,7 +446,7 @@ fn train_mc(
         if !(l.is_finite() && gn.is_finite()) {
             return Err(TheoryError::Diverged {
                 iter: iters,
-                reason: format!("loss {l}, ||grad|| {gn}"),
+                reason: format!("loss {l:.6e}, ||grad|| {gn:.6e}"),
             });
         }
         last = (l, gn);

@@ -28,6 +28,17 @@ fn bad_values_exit_2_and_name_the_flag() {
         (&["stationary", "--lr", "0"], "--lr"),
         (&["stationary", "--iters", "0"], "--iters"),
         (&["stationary", "--d", "abc"], "--d"),
+        (&["stationary", "--t", "1e-300"], "--t"),
+        (&["psi", "--n-psi", "18446744073709551615"], "--n-psi"),
+        (&["psi", "--n-psi", "0"], "--n-psi"),
+        (&["psi", "--width", "100000", "--d", "100000"], "--width"),
+        (
+            &["psi", "--estimator", "crn", "--crn-eps", "0"],
+            "--crn-eps",
+        ),
+        (&["floor", "--n-train", "0"], "--n-train"),
+        (&["floor", "--n-eval", "1"], "--n-eval"),
+        (&["floor", "--ts", "0.2,1e-300"], "--ts"),
     ];
     for (args, flag) in cases {
         let (code, _, err) = run(args);
@@ -37,6 +48,12 @@ fn bad_values_exit_2_and_name_the_flag() {
             "{args:?}: stderr does not name {flag}: {err}"
         );
         assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+        // one readable line, not a float printed in full positional notation
+        assert!(
+            err.len() < 400,
+            "{args:?}: {} bytes of stderr: {err}",
+            err.len()
+        );
     }
 }
 

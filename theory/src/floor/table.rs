@@ -10,12 +10,11 @@ use crate::floor::structured::StructuredNet;
 use crate::loss::Convention;
 use crate::network::Activation;
 use crate::rule::bayes_optimal_rule_error;
-use crate::schedule::Schedule;
+use crate::schedule::{Schedule, MIN_CLI_T};
 use crate::zeta::ZetaLaw;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::Path;
 
 /// Settings of [`floor_table`].
@@ -218,11 +217,16 @@ fn row(
 /// Train every architecture/width on a common fixed sample per (convention, t), evaluate on a
 /// held-out sample, and run the rule-aware lambda sweep. `progress` is called with a line per row.
 pub fn floor_table(cfg: &FloorConfig, progress: &mut dyn FnMut(&FloorRow)) -> Result<FloorTable> {
-    if cfg.d < 2 || cfg.n_train < 2 || cfg.n_eval < 2 || cfg.quad_nodes == 0 {
-        return Err(invalid(
-            "d",
-            "need d >= 2, n_train, n_eval >= 2, quad_nodes >= 1",
-        ));
+    let sizes = [
+        ("d", cfg.d, 2),
+        ("n-train", cfg.n_train, 2),
+        ("n-eval", cfg.n_eval, 2),
+        ("quad-nodes", cfg.quad_nodes, 1),
+    ];
+    for (name, value, min) in sizes {
+        if value < min {
+            return Err(invalid(name, format!("must be >= {min}, got {value}")));
+        }
     }
     if cfg.widths.contains(&0) || cfg.nodes.contains(&0) {
         return Err(invalid("width", "widths and node counts must be >= 1"));
@@ -339,10 +343,7 @@ fn io_err(e: impl std::fmt::Display) -> TheoryError {
 }
 
 fn atomic_write(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err)?;
-    tmp.write_all(bytes).map_err(io_err)?;
-    tmp.persist(dir.join(name)).map_err(io_err)?;
-    Ok(())
+    crate::fsio::write_atomic(&dir.join(name), bytes).map_err(io_err)
 }
 
 fn csv_bytes(rows: &[FloorRow]) -> Result<Vec<u8>> {
@@ -447,8 +448,11 @@ impl FloorArgs {
             return Err(invalid("lambdas", "every lambda must be finite and >= 0"));
         }
         let ts: Vec<f64> = parse_list("ts", &self.ts)?;
-        if ts.iter().any(|t| !(t.is_finite() && *t > 0.0)) {
-            return Err(invalid("ts", "every t must be finite and > 0"));
+        if ts.iter().any(|t| !(t.is_finite() && *t >= MIN_CLI_T)) {
+            return Err(invalid(
+                "ts",
+                format!("every t must be finite and >= {MIN_CLI_T:e}"),
+            ));
         }
         Ok(FloorConfig {
             d: self.d,
