@@ -2,14 +2,19 @@
 //! the `empirical` binary).
 //!
 //! ```text
-//! empirical-rules data --task A --n 4000 --size 32 --seed 0 --out DIR [--kind train|contrastive|coarse-violating] [--delta 0.1]
+//! empirical-rules data --task A --n 4000 --size 32 --seed 0 --out DIR [--kind train|contrastive|coarse-violating|immature] [--delta 0.1]
 //! empirical-rules eval --task A --samples PATH [--train DIR] --out results.json [--csv per_image.csv] [--ranges strict|loose]
 //! ```
+//!
+//! `data` never mixes old and new files: `--out` must be absent, empty, or a previous `data`
+//! output (replaced as a whole once the new set is complete); anything else is refused.
+//! `eval` reads a folder through its manifest or sample list (see [`crate::io`]) and prints
+//! what it read, what it ignored and, for float `.npy`, the value range it assumed.
 use crate::color::RangeSet;
 use crate::error::{Error, Result};
 use crate::eval::{evaluate_loaded, EvalConfig, EvalReport, TrimVariant};
-use crate::generate::{generate, GenConfig, Kind};
-use crate::io::{atomic_write, load_images_lenient};
+use crate::generate::{check_output_dir, generate, GenConfig, Kind};
+use crate::io::{atomic_write, load_samples};
 use crate::task::Task;
 use clap::{Args, ValueEnum};
 use std::io::Write;
@@ -28,18 +33,29 @@ fn parse_trim(s: &str) -> std::result::Result<TrimVariant, String> {
 /// Which set `data` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum KindArg {
+    /// The training distribution (App. C).
     Train,
+    /// Three classes, 0 and 2 breaking the fine rule by 1 -+ delta (Sec. 5).
     Contrastive,
+    /// Every image breaks the coarse rule.
     CoarseViolating,
+    /// Negatives in the look of an immature DDPM (soft colour clouds, speckle, blurred
+    /// smears, merged elements) that the validity verdict must reject.
+    Immature,
 }
 
 /// `data`: generate a task's images with ground truth (PNGs, manifest.csv, images.npy).
+///
+/// The output folder receives exactly the new set: it must not exist, be empty, or be a
+/// previous `data` output, which is replaced as a whole once every new file is written
+/// (generated in a hidden temporary folder, then renamed). A folder holding other files is
+/// refused, and nothing is written.
 #[derive(Debug, Clone, Args)]
 pub struct DataArgs {
     /// Task: A, B, C or D.
     #[arg(long, value_parser = parse_task)]
     pub task: Task,
-    /// Number of images.
+    /// Number of images (at least 1).
     #[arg(long, default_value_t = 2000)]
     pub n: usize,
     /// Image side in pixels.
@@ -48,7 +64,9 @@ pub struct DataArgs {
     /// Random seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Output folder.
+    /// Output folder: created if absent; an empty folder or a previous `data` output
+    /// (NNNNNN.png, manifest.csv, images.npy only) is replaced as a whole once the new set is
+    /// complete; a folder holding anything else is refused (remove it or choose another).
     #[arg(long)]
     pub out: PathBuf,
     /// Which set.
@@ -65,10 +83,16 @@ pub struct EvalArgs {
     /// Task: A, B, C or D.
     #[arg(long, value_parser = parse_task)]
     pub task: Task,
-    /// A folder of PNGs (any size) or a .npy (N x H x W x 3).
+    /// Images to score: a .npy (N x H x W x 3 or N x H x W; uint8, or float in [-1, 1], the
+    /// model's range, assumed when any value is negative, else [0, 1]; values up to 1e-3
+    /// beyond are clamped and counted, others are an error), a PNG, or a folder. A folder is
+    /// read through its manifest.csv (`data`) or samples.npy / images.npy (`empirical
+    /// sample`) when it has one, else as its *.png files, skipping hidden files and preview
+    /// grids (grid.png, *_grid.png, grid_*.png); files not read are counted in the output.
     #[arg(long)]
     pub samples: PathBuf,
-    /// Training images (folder or .npy) for nearest-neighbour distances (Fig. 5b).
+    /// Training images (folder or .npy, read like --samples) for nearest-neighbour distances
+    /// (Fig. 5b).
     #[arg(long)]
     pub train: Option<PathBuf>,
     /// Output JSON (an EvalReport).
@@ -90,7 +114,8 @@ pub struct EvalArgs {
     /// Trimming variant of summary.eq4: none, per-coordinate or ratio.
     #[arg(long, value_parser = parse_trim, default_value = "per-coordinate")]
     pub trim: TrimVariant,
-    /// Treat more than one component per element as invalid.
+    /// Stricter verdict: also reject any second component of an element's colour outside
+    /// the elements' regions (the default verdict allows stray mass up to a bound).
     #[arg(long)]
     pub strict_count: bool,
     /// "Premise resolved" coarse count: Task A images count only when the sun centre is at
@@ -114,12 +139,18 @@ impl EvalArgs {
     }
 }
 
-/// Run `data`.
+/// Run `data` (see [`DataArgs`] for what happens to an existing output folder).
 pub fn run_data(a: &DataArgs) -> Result<()> {
+    if a.n == 0 {
+        return Err(Error::param("n", "must be at least 1"));
+    }
+    // refuse a folder with foreign files before spending time on generation
+    check_output_dir(&a.out)?;
     let kind = match a.kind {
         KindArg::Train => Kind::Train,
         KindArg::Contrastive => Kind::Contrastive { delta: a.delta },
         KindArg::CoarseViolating => Kind::CoarseViolating,
+        KindArg::Immature => Kind::Immature,
     };
     let cfg = GenConfig {
         task: a.task,
@@ -153,6 +184,7 @@ pub fn write_per_image_csv(report: &EvalReport, path: &Path) -> Result<()> {
             "name",
             "valid",
             "reason",
+            "detected",
             "coarse_ok",
             "coarse_premise_px",
             "x",
@@ -178,6 +210,7 @@ pub fn write_per_image_csv(report: &EvalReport, path: &Path) -> Result<()> {
                 r.name.clone().unwrap_or_default(),
                 r.valid.to_string(),
                 r.reason.clone().unwrap_or_default(),
+                r.detected.to_string(),
                 r.coarse_ok.map(|b| b.to_string()).unwrap_or_default(),
                 f(r.coarse_premise_px),
                 f(r.x),
@@ -204,19 +237,22 @@ pub fn write_per_image_csv(report: &EvalReport, path: &Path) -> Result<()> {
 /// Run `eval`: writes `--out` (JSON EvalReport) and the per-image CSV, prints the summary.
 pub fn run_eval(a: &EvalArgs) -> Result<()> {
     let cfg = a.config();
-    let loaded = load_images_lenient(&a.samples)?;
-    let train = match &a.train {
-        Some(p) => {
-            let tl = load_images_lenient(p)?;
+    let samples = load_samples(&a.samples)?;
+    let train_set = match &a.train {
+        Some(p) => Some(load_samples(p)?),
+        None => None,
+    };
+    let train = match &train_set {
+        Some(t) => {
             let tcfg = EvalConfig {
                 ranges: RangeSet::Strict,
                 ..cfg
             };
-            Some(evaluate_loaded(a.task, &tl, &tcfg, None)?.per_image)
+            Some(evaluate_loaded(a.task, &t.images, &tcfg, None)?.per_image)
         }
         None => None,
     };
-    let report = evaluate_loaded(a.task, &loaded, &cfg, train.as_deref())?;
+    let report = evaluate_loaded(a.task, &samples.images, &cfg, train.as_deref())?;
     if let Some(dir) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
@@ -235,6 +271,20 @@ pub fn run_eval(a: &EvalArgs) -> Result<()> {
     let s = &report.summary;
     // (stdout errors such as a closed pipe are ignored: the files are already written)
     let mut o = std::io::stdout().lock();
+    let _ = writeln!(o, "samples: {}", samples.describe());
+    if let Some(t) = &train_set {
+        let _ = writeln!(o, "train: {}", t.describe());
+    }
+    for (what, set) in [("samples", Some(&samples)), ("train", train_set.as_ref())] {
+        let Some(set) = set else { continue };
+        let task = a.task.to_string();
+        if !set.manifest_tasks.is_empty() && set.manifest_tasks.iter().any(|t| *t != task) {
+            eprintln!(
+                "warning: --{what}'s manifest.csv records task {}, evaluated as task {task}",
+                set.manifest_tasks.join(", ")
+            );
+        }
+    }
     let _ = writeln!(
         o,
         "task {}: {} images, invalid {:.2} %, coarse violations {} ({:.2} % of valid), within +-{} of k: {:.2} %",
@@ -265,6 +315,13 @@ pub fn run_eval(a: &EvalArgs) -> Result<()> {
     }
     if !s.invalid_reasons.is_empty() {
         let _ = writeln!(o, "  invalid reasons: {:?}", s.invalid_reasons);
+    }
+    if let Some(d) = &s.detector {
+        let _ = writeln!(
+            o,
+            "  detector reading (a component of every colour, App. D.2): invalid {:.2} %; {} detected images fail the verdict",
+            d.invalid_pct, d.detected_but_invalid
+        );
     }
     let _ = writeln!(o, "wrote {} and {}", a.out.display(), csv_path.display());
     Ok(())

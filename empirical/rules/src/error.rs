@@ -32,6 +32,12 @@ pub enum Error {
     /// No images found at a path.
     #[error("no images found in {0} (expected *.png files or a .npy file)")]
     Empty(PathBuf),
+    /// A folder's list of its files (`manifest.csv`) is unreadable or names something else.
+    #[error("bad file list {path}: {message}")]
+    List { path: PathBuf, message: String },
+    /// An output folder that holds files `data` did not write (so it is not replaced).
+    #[error("output folder {path} is not empty and is not a previous `data` output (it holds `{entry}`); remove it or choose another folder")]
+    NotEmpty { path: PathBuf, entry: String },
     /// The generator could not place a shape within its retry budget.
     #[error("generator for task {task} could not satisfy its constraints after {tries} tries")]
     Generator { task: String, tries: usize },

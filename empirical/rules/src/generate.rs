@@ -32,7 +32,7 @@
 //! (left shorter); C `r2 = r1`; D sizes swapped (upper larger).
 use crate::color::Palette;
 use crate::error::{Error, Result};
-use crate::io::{atomic_write, write_npy_u8};
+use crate::io::{atomic_write, write_npy_u8, write_plain};
 use crate::render::Canvas;
 use crate::task::Task;
 use image::RgbImage;
@@ -40,7 +40,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::io::Read;
 use std::path::Path;
+
+pub mod immature;
 
 /// Background colour of every image (white).
 pub const BACKGROUND: [u8; 3] = [255, 255, 255];
@@ -57,6 +60,11 @@ pub enum Kind {
     Contrastive { delta: f64 },
     /// Every image violates the coarse rule.
     CoarseViolating,
+    /// Negatives in the look of an immature DDPM, none showing the task's elements (see
+    /// [`immature`]); `class` = style: 0 soft colour clouds, 1 speckle, 2 blurred smear,
+    /// 3 elements merged. The validity verdict must reject them. There is no ground truth:
+    /// features, `x`, `y` are empty in the manifest and `coarse_ok` is false.
+    Immature,
 }
 
 impl Kind {
@@ -66,6 +74,7 @@ impl Kind {
             Kind::Train => "train",
             Kind::Contrastive { .. } => "contrastive",
             Kind::CoarseViolating => "coarse_violating",
+            Kind::Immature => "immature",
         }
     }
 }
@@ -108,11 +117,11 @@ pub struct Dataset {
     pub records: Vec<Record>,
 }
 
-struct Drawn {
-    img: RgbImage,
-    features: [f64; 4],
-    coarse_ok: bool,
-    colors: Vec<[u8; 3]>,
+pub(crate) struct Drawn {
+    pub(crate) img: RgbImage,
+    pub(crate) features: [f64; 4],
+    pub(crate) coarse_ok: bool,
+    pub(crate) colors: Vec<[u8; 3]>,
 }
 
 fn check(cfg: &GenConfig) -> Result<()> {
@@ -156,8 +165,12 @@ pub fn generate(cfg: &GenConfig) -> Result<Dataset> {
                 Kind::Train => Some(1u8),
                 Kind::Contrastive { .. } => Some((i % 3) as u8),
                 Kind::CoarseViolating => None,
+                Kind::Immature => Some((i % immature::STYLES) as u8),
             };
-            let d = draw_one(cfg, class, &mut rng)?;
+            let d = match (cfg.kind, class) {
+                (Kind::Immature, Some(style)) => immature::draw(cfg, style, &mut rng)?,
+                _ => draw_one(cfg, class, &mut rng)?,
+            };
             let (x, y) = cfg.task.fine_xy(&d.features);
             let rec = Record {
                 index: i,
@@ -192,7 +205,7 @@ fn scale_of(kind: Kind, class: Option<u8>) -> f64 {
     }
 }
 
-fn draw_one(cfg: &GenConfig, class: Option<u8>, rng: &mut ChaCha8Rng) -> Result<Drawn> {
+pub(crate) fn draw_one(cfg: &GenConfig, class: Option<u8>, rng: &mut ChaCha8Rng) -> Result<Drawn> {
     let m = scale_of(cfg.kind, class);
     let violate = cfg.kind == Kind::CoarseViolating;
     let s = cfg.size as f64;
@@ -345,29 +358,253 @@ fn task_d(s: f64, m: f64, violate: bool, rng: &mut ChaCha8Rng) -> Option<Drawn> 
     })
 }
 
+/// Header of the manifest `data` writes (its first columns).
+const MANIFEST_HEAD: &str = "file,index,task,kind,class,size,";
+
+/// Whether `name` is one of the files a `data` folder holds: `NNNNNN.png`, `manifest.csv`,
+/// `images.npy`, or a hidden temporary of an interrupted write (`.tmp*`, `.*.tmp`, `.partial-*`).
+fn is_data_entry(name: &str, is_dir: bool) -> bool {
+    if is_dir {
+        return name.starts_with(".partial-");
+    }
+    let png_index = name
+        .strip_suffix(".png")
+        .is_some_and(|s| s.len() >= 6 && s.bytes().all(|b| b.is_ascii_digit()));
+    png_index
+        || name == "manifest.csv"
+        || name == "images.npy"
+        || name.starts_with(".tmp")
+        || (name.starts_with('.') && name.ends_with(".tmp"))
+}
+
+/// What writing a dataset to a folder will do with what is there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// Nothing there yet.
+    Absent,
+    /// An empty folder (or one holding only leftover temporaries): files are moved into it.
+    Empty,
+    /// A complete previous `data` output: replaced as a whole.
+    Previous,
+}
+
+fn entry_names(dir: &Path) -> Result<Vec<(String, bool)>> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let e = e.map_err(|e| Error::io(dir, e))?;
+        let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
+        v.push((e.file_name().to_string_lossy().into_owned(), is_dir));
+    }
+    v.sort();
+    Ok(v)
+}
+
+fn classify_target(dir: &Path) -> Result<Target> {
+    let meta = match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Target::Absent),
+        Err(e) => return Err(Error::io(dir, e)),
+        Ok(m) => m,
+    };
+    if !meta.is_dir() {
+        return Err(Error::io(
+            dir,
+            std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "exists and is not a folder",
+            ),
+        ));
+    }
+    let entries = entry_names(dir)?;
+    let foreign = entries.iter().find(|(n, d)| !is_data_entry(n, *d));
+    if let Some((name, _)) = foreign {
+        return Err(Error::NotEmpty {
+            path: dir.into(),
+            entry: name.clone(),
+        });
+    }
+    let visible = entries.iter().find(|(n, _)| !n.starts_with('.'));
+    let Some((first, _)) = visible else {
+        return Ok(Target::Empty);
+    };
+    let manifest = dir.join("manifest.csv");
+    let mut head = Vec::new();
+    let ours = std::fs::File::open(&manifest)
+        .and_then(|f| f.take(MANIFEST_HEAD.len() as u64).read_to_end(&mut head))
+        .map(|_| head == MANIFEST_HEAD.as_bytes())
+        .unwrap_or(false);
+    if ours {
+        Ok(Target::Previous)
+    } else {
+        // PNGs without a complete manifest: someone's images, or an interrupted older write
+        Err(Error::NotEmpty {
+            path: dir.into(),
+            entry: if manifest.exists() {
+                "manifest.csv".into()
+            } else {
+                first.clone()
+            },
+        })
+    }
+}
+
+/// Check that `dir` can receive a dataset (see [`Dataset::write_dir`]) without writing anything.
+pub fn check_output_dir(dir: &Path) -> Result<()> {
+    classify_target(dir).map(|_| ())
+}
+
+/// A fresh name `.<stem>-<pid>-<n>` in `parent`, created as a folder (mode follows the umask).
+fn fresh_dir(parent: &Path, stem: &str) -> Result<std::path::PathBuf> {
+    let pid = std::process::id();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    for k in 0..1000u32 {
+        let p = parent.join(format!(".{stem}-{pid}-{nanos}{k}"));
+        match std::fs::create_dir(&p) {
+            Ok(()) => return Ok(p),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io(&p, e)),
+        }
+    }
+    Err(Error::io(
+        parent,
+        std::io::Error::new(std::io::ErrorKind::AlreadyExists, "no free temporary name"),
+    ))
+}
+
+/// Remove entries of `dir` whose names start with `prefix` (leftovers of an interrupted write).
+fn remove_stale(dir: &Path, prefix: &str) -> Result<()> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for e in rd.flatten() {
+        if e.file_name().to_string_lossy().starts_with(prefix) {
+            let p = e.path();
+            let r = if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+            match r {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::io(&p, err))
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Dataset {
     /// Write `DIR/000000.png ...`, `DIR/manifest.csv` (ground truth, one row per image, columns
     /// `file,index,task,kind,class,size,<4 features>,x,y,ratio,coarse_ok,<element>_r/g/b...`) and
-    /// `DIR/images.npy` (N x H x W x 3, u8). Every file is written atomically.
+    /// `DIR/images.npy` (N x H x W x 3, u8). The manifest lists what belongs to the set.
+    ///
+    /// Nothing is ever half-written or mixed with older files: everything is written into a
+    /// hidden temporary folder first (`.<DIR name>.partial-*` beside `DIR`, or `DIR/.partial-*`
+    /// when `DIR` is an existing empty folder), then
+    /// - `DIR` absent: the temporary folder is renamed to `DIR`;
+    /// - `DIR` empty: the files are moved into it, `manifest.csv` last;
+    /// - `DIR` a complete previous `data` output (only `NNNNNN.png`, `manifest.csv` of this
+    ///   format, `images.npy` and temporaries): it is replaced as a whole (renamed aside, the new
+    ///   folder renamed in, the old one deleted);
+    /// - anything else in `DIR`: [`Error::NotEmpty`], nothing written.
+    ///
+    /// Temporaries of an interrupted write (the hidden folders above) are removed by the next
+    /// write to the same `DIR`, and never read by `eval`. An empty dataset is an error.
     pub fn write_dir(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        if self.images.is_empty() {
+            return Err(Error::param("n", "a dataset needs at least one image"));
+        }
+        let target = classify_target(dir)?;
+        // resolve a symlinked folder to the folder itself, so it is the one replaced
+        let dir = match target {
+            Target::Absent => dir.to_path_buf(),
+            _ => std::fs::canonicalize(dir).map_err(|e| Error::io(dir, e))?,
+        };
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| Error::param("out", format!("{} has no folder name", dir.display())))?;
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+        remove_stale(&parent, &format!(".{name}.partial-"))?;
+        remove_stale(&parent, &format!(".{name}.old-"))?;
+        if target == Target::Empty {
+            // every entry is a hidden temporary of an interrupted write
+            remove_stale(&dir, ".")?;
+        }
+        let tmp = match target {
+            Target::Empty => fresh_dir(&dir, "partial")?,
+            _ => fresh_dir(&parent, &format!("{name}.partial"))?,
+        };
+        if let Err(e) = self.write_files(&tmp) {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+        let done = match target {
+            Target::Absent => std::fs::rename(&tmp, &dir).map_err(|e| Error::io(&dir, e)),
+            Target::Empty => self.move_into(&tmp, &dir),
+            Target::Previous => {
+                let old = fresh_dir(&parent, &format!("{name}.old"))?;
+                std::fs::remove_dir(&old).map_err(|e| Error::io(&old, e))?;
+                std::fs::rename(&dir, &old).map_err(|e| Error::io(&dir, e))?;
+                match std::fs::rename(&tmp, &dir) {
+                    Ok(()) => std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e)),
+                    Err(e) => {
+                        let _ = std::fs::rename(&old, &dir);
+                        Err(Error::io(&dir, e))
+                    }
+                }
+            }
+        };
+        if done.is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        done
+    }
+
+    /// Move the files of `tmp` into the (empty) folder `dir`, the manifest last, then remove `tmp`.
+    fn move_into(&self, tmp: &Path, dir: &Path) -> Result<()> {
+        let mut names: Vec<String> = (0..self.images.len())
+            .map(|i| format!("{i:06}.png"))
+            .collect();
+        names.push("images.npy".into());
+        names.push("manifest.csv".into());
+        for n in &names {
+            let to = dir.join(n);
+            std::fs::rename(tmp.join(n), &to).map_err(|e| Error::io(&to, e))?;
+        }
+        std::fs::remove_dir(tmp).map_err(|e| Error::io(tmp, e))
+    }
+
+    /// Write every file into `dir` (a fresh folder), the manifest last.
+    fn write_files(&self, dir: &Path) -> Result<()> {
         self.images
             .par_iter()
             .enumerate()
             .try_for_each(|(i, img)| {
                 let path = dir.join(format!("{i:06}.png"));
-                atomic_write(&path, |w| {
+                write_plain(&path, |w| {
                     img.write_to(w, image::ImageFormat::Png)
                         .map_err(|e| std::io::Error::other(e.to_string()))
                 })
             })?;
-        self.write_manifest(&dir.join("manifest.csv"))?;
         write_npy_u8(&dir.join("images.npy"), &self.images)?;
-        Ok(())
+        self.write_manifest(&dir.join("manifest.csv"))
     }
 
     /// Write the ground-truth manifest CSV alone.
+    /// An empty dataset is an error (nothing is written).
     pub fn write_manifest(&self, path: &Path) -> Result<()> {
+        if self.records.is_empty() {
+            return Err(Error::param("n", "a dataset needs at least one image"));
+        }
         atomic_write(path, |w| {
             let mut wr = csv::Writer::from_writer(w);
             let map = |e: csv::Error| std::io::Error::other(e.to_string());
@@ -398,11 +635,19 @@ impl Dataset {
                     r.class.map(|c| c.to_string()).unwrap_or_default(),
                     r.size.to_string(),
                 ];
-                row.extend(r.features.iter().map(|v| format!("{v:.8}")));
-                row.push(format!("{:.8}", r.x));
-                row.push(format!("{:.8}", r.y));
+                // immature negatives have no ground-truth features: empty cells
+                let num = |v: f64| {
+                    if v.is_finite() {
+                        format!("{v:.8}")
+                    } else {
+                        String::new()
+                    }
+                };
+                row.extend(r.features.iter().map(|&v| num(v)));
+                row.push(num(r.x));
+                row.push(num(r.y));
                 row.push(if r.x != 0.0 {
-                    format!("{:.8}", r.y / r.x)
+                    num(r.y / r.x)
                 } else {
                     String::new()
                 });

@@ -8,10 +8,14 @@
 //! - [`task`]: the four tasks, their elements, features and target slopes `k`.
 //! - [`color`]: OpenCV-convention HSV, the colour ranges of Appendix C.
 //! - [`render`]: coverage-exact anti-aliased rasterisation of boxes and disks.
-//! - [`generate`]: seeded generators, [`generate::Dataset::write_dir`].
+//! - [`generate`](mod@generate): seeded generators (training, contrastive, coarse-violating and immature-DDPM
+//!   negative sets), [`generate::Dataset::write_dir`].
 //! - [`tensor`]: NCHW `f32` conversion for training code.
-//! - [`io`]: loading PNG folders / `.npy` files, atomic writes.
-//! - [`eval`]: masks, components, sub-pixel key points, coarse/fine verdicts and summary.
+//! - [`io`]: loading folders (through their manifest / sample list) and files, atomic writes.
+//! - [`npy`]: `.npy` reading with the header checked against the file before allocating.
+//! - [`eval`]: masks, components, sub-pixel key points, the validity verdict
+//!   ([`eval::validity`]: one dominant object of the right shape and size per element on a
+//!   clean background), coarse/fine verdicts and summary.
 //! - [`cli`]: clap commands `data` and `eval`.
 //! - [`bench_support`]: fixed workloads for the coordinator's criterion benches.
 //!
@@ -28,6 +32,7 @@ pub mod error;
 pub mod eval;
 pub mod generate;
 pub mod io;
+pub mod npy;
 pub mod render;
 pub mod task;
 pub mod tensor;
@@ -35,6 +40,6 @@ pub mod tensor;
 pub use error::{Error, Result};
 pub use eval::{evaluate, EvalConfig, EvalReport, ImageResult, Summary};
 pub use generate::{generate, Dataset, GenConfig, Kind, Record};
-pub use io::{load_images, load_images_lenient};
+pub use io::{load_images, load_images_lenient, load_samples, SampleSet};
 pub use task::Task;
 pub use tensor::{from_chw_f32, to_chw_f32, try_from_chw_f32};

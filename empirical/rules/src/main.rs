@@ -16,9 +16,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Generate a training, contrastive or coarse-violating set (PNGs, manifest.csv, images.npy).
+    /// Generate a training, contrastive or coarse-violating set (PNGs, manifest.csv, images.npy);
+    /// a previous output in --out is replaced as a whole, a folder with other files is refused.
     Data(DataArgs),
-    /// Evaluate images (folder of PNGs or .npy) against the task's rules.
+    /// Evaluate images (folder, PNG or .npy) against the task's rules; a folder is read through
+    /// its manifest.csv / samples.npy when it has one.
     Eval(EvalArgs),
 }
 

@@ -88,6 +88,12 @@ impl Canvas {
         }
     }
 
+    /// The accumulated coverage per pixel (row-major, clamped to 1): the shape model that the
+    /// evaluator compares a measured element against.
+    pub fn coverage(self) -> Vec<f32> {
+        self.cover.into_iter().map(|a| a.min(1.0)).collect()
+    }
+
     /// Composite over the background and quantise to 8 bits.
     pub fn finish(self) -> RgbImage {
         let s = self.size as u32;

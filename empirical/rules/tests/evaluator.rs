@@ -1,4 +1,4 @@
-//! Issue 4 "must show": the evaluator on freshly generated sets (Fig. 3 check, Table 1 coarse
+//! What the evaluator must show: the evaluator on freshly generated sets (Fig. 3 check, Table 1 coarse
 //! verdicts, contrastive ordering), upscale invariance, and ground-truth agreement.
 use bridge::{eq4_error, Ddof, Trim};
 use empirical_rules::eval::TrimVariant;

@@ -28,6 +28,7 @@
 //!   width/height ratio outside [0.8, 1.25] is invalid ("not square", cf. the authors' 0.9-1.1
 //!   bounding-box test). Coarse: the higher square is the smaller.
 use super::measure::{ElementStats, Measured};
+use super::validity::InvalidReason;
 use crate::task::Task;
 
 /// Result of feature extraction for one valid-so-far image.
@@ -100,6 +101,15 @@ pub fn disk(s: &ElementStats, side: f64, factor: usize) -> (f64, f64, f64) {
     }
 }
 
+/// Whether [`boxed`] resolves both lengths: the box is >= 2 source px tall or wide (a fully
+/// covered row or column exists), so its width and height are measured, not guessed.
+pub fn box_resolved(s: &ElementStats, factor: usize) -> bool {
+    let f = factor as f64;
+    let tall = s.max_col >= 2.0 * f || s.n_rows as f64 >= 4.0 * f;
+    let wide = s.max_row >= 2.0 * f || s.n_cols as f64 >= 4.0 * f;
+    (tall && s.max_row > 0.0) || (wide && s.max_col > 0.0)
+}
+
 /// Box centre, width and height (evaluation pixels); `factor` = upscale factor.
 pub fn boxed(s: &ElementStats, factor: usize) -> (f64, f64, f64, f64) {
     let f = factor as f64;
@@ -121,7 +131,7 @@ pub fn task_features(
     task: Task,
     m: &Measured,
     coarse_equal_tol: f64,
-) -> Result<TaskFeatures, String> {
+) -> Result<TaskFeatures, InvalidReason> {
     let n = m.side;
     let e = &m.elements;
     match task {
@@ -132,7 +142,7 @@ pub fn task_features(
             let top = py - h2 / 2.0;
             let h1 = top - sy;
             if h1 <= 0.0 {
-                return Err("sun not above the pole top".into());
+                return Err(InvalidReason::SunNotAbovePole);
             }
             let coarse_ok = (sx - px) * (shx - px) <= 0.0;
             Ok(TaskFeatures {
@@ -156,7 +166,9 @@ pub fn task_features(
             let (x1, y1, r1) = disk(&e[0], n, m.factor);
             let (x2, y2, r2) = disk(&e[1], n, m.factor);
             if r1 <= 0.0 {
-                return Err("zero radius: circle1".into());
+                return Err(InvalidReason::ZeroRadius {
+                    element: "circle1".into(),
+                });
             }
             let coarse_ok = (r2 / r1 - 1.0).abs() >= coarse_equal_tol;
             Ok(TaskFeatures {
@@ -171,7 +183,10 @@ pub fn task_features(
             for (name, w, h) in [("top", w1, h1), ("bottom", w2, h2)] {
                 let asp = w / h;
                 if !(0.8..=1.25).contains(&asp) {
-                    return Err(format!("not square: {name} aspect {asp:.2}"));
+                    return Err(InvalidReason::NotSquare {
+                        element: name.into(),
+                        aspect: asp,
+                    });
                 }
             }
             let (l1, l2) = ((w1 * h1).sqrt(), (w2 * h2).sqrt());

@@ -25,13 +25,17 @@
 //!    within 6 levels of `B` are background.
 //! 5. **Components** (imageproc, 8-connectivity) of the label image; per element, components of
 //!    coverage mass >= `min_mass_frac * side^2` are counted and the largest is kept (the
-//!    authors keep the largest contour). None: the image is *invalid* ("missing <element>").
+//!    authors keep the largest contour). None: the image is *invalid* (`missing <element>`).
+//!    Whether the kept component is the task's element (dominance, shape, size, background)
+//!    is decided afterwards by [`super::validity`], from the stray colour mass, coverage map
+//!    and background clutter recorded here.
 //! 6. **Colour** of each element: the mean of its component's interior pixels (all 8 source
 //!    neighbours in the component; all pixels if none) farthest from `B` (within 3 % of the farthest), pushed out along the mixing ray to the largest in-range `a`.
 //! 7. **Coverage unmixing**: within each kept component dilated by one source pixel, every pixel
 //!    is solved as `p - B = sum_e alpha_e (C_e - B)` by least squares over the elements whose
 //!    region contains it (non-negative, at most 3 unknowns), `alpha` clamped to [0, 1]. For the
 //!    generator's linear anti-aliasing this recovers the exact coverages up to 8-bit rounding.
+use super::validity::InvalidReason;
 use super::EvalConfig;
 use crate::color::{rgb_to_hsv, HsvRange};
 use crate::task::Task;
@@ -59,6 +63,16 @@ pub struct ElementStats {
     pub color: [f32; 3],
     /// Components of this colour above the mass threshold.
     pub n_components: usize,
+    /// Colour mass (sum of mixing weights `a`, evaluation px^2) of the kept component.
+    pub color_mass: f64,
+    /// Colour mass of this element's colour outside the kept component and outside every kept
+    /// element's region (its component dilated by one source pixel): stray mass, not
+    /// anti-aliasing fringes of a neighbour (see [`super::validity`]).
+    pub stray_mass: f64,
+    /// Stray components (outside every region) with colour mass >= the mass threshold.
+    pub n_stray: usize,
+    /// Recovered coverage per source pixel, `(row-major source index, alpha)`, alpha > 0.
+    pub coverage: Vec<(u32, f32)>,
 }
 
 /// The measured elements of one image.
@@ -69,7 +83,16 @@ pub struct Measured {
     /// Upscale factor.
     pub factor: usize,
     pub elements: Vec<ElementStats>,
+    /// Share of the source pixels outside every element's region that differ from the
+    /// background by more than [`CLUTTER_TOL`] in some channel (see [`super::validity`]).
+    pub clutter: f64,
+    /// Background estimate `B` (RGB 0-255).
+    pub background: [f32; 3],
 }
+
+/// A source pixel off the background by more than this (0-255, any channel) is clutter when it
+/// lies outside every element's region.
+pub const CLUTTER_TOL: f32 = 32.0;
 
 /// Mixing-weight grid, descending: 1.0 to 0.3 by 0.05, then to 0.05 by 0.01 (a dark colour near
 /// the bottom of its S and V ranges stays in range only in a narrow window of `a`).
@@ -280,13 +303,19 @@ fn unmix(v: [f32; 3], dirs: &[[f32; 3]]) -> (Vec<f32>, f32) {
 }
 
 /// Measure the elements of `task` in `img`; `Err(reason)` makes the image invalid.
-pub fn measure(img: &RgbImage, task: Task, cfg: &EvalConfig) -> Result<Measured, String> {
+pub fn measure(img: &RgbImage, task: Task, cfg: &EvalConfig) -> Result<Measured, InvalidReason> {
     let (w, h) = img.dimensions();
     if w != h {
-        return Err(format!("non-square image {w}x{h}"));
+        return Err(InvalidReason::NonSquareImage {
+            width: w,
+            height: h,
+        });
     }
     if w < 8 {
-        return Err(format!("image too small ({w}x{h}, need >= 8)"));
+        return Err(InvalidReason::ImageTooSmall {
+            width: w,
+            height: h,
+        });
     }
     let src = w as usize;
     let factor = if cfg.upscale as usize > src {
@@ -362,13 +391,9 @@ pub fn measure(img: &RgbImage, task: Task, cfg: &EvalConfig) -> Result<Measured,
     }
     for (e, spec) in elems.iter().enumerate() {
         if chosen[e] == 0 {
-            return Err(format!("missing {}", spec.name));
-        }
-        if cfg.strict_count && counts[e] > 1 {
-            return Err(format!(
-                "{} components for {} (expected 1)",
-                counts[e], spec.name
-            ));
+            return Err(InvalidReason::Missing {
+                element: spec.name.to_string(),
+            });
         }
     }
 
@@ -439,6 +464,7 @@ pub fn measure(img: &RgbImage, task: Task, cfg: &EvalConfig) -> Result<Measured,
     let mut rows = vec![vec![0f64; n]; ne];
     let mut cols = vec![vec![0f64; n]; ne];
     let mut touches = vec![[false; 4]; ne];
+    let mut cover: Vec<Vec<(u32, f32)>> = vec![Vec::new(); ne];
     let mut cand: Vec<usize> = Vec::with_capacity(3);
     let mut cdirs: Vec<[f32; 3]> = Vec::with_capacity(3);
     for i in 0..n * n {
@@ -453,10 +479,15 @@ pub fn measure(img: &RgbImage, task: Task, cfg: &EvalConfig) -> Result<Measured,
         cdirs.extend(cand.iter().map(|&e| dirs[e]));
         let (al, _) = unmix(v, &cdirs);
         let (x, y) = (i % n, i / n);
+        // one sample per replicated block: the source pixel's coverage
+        let block_origin = x % factor == 0 && y % factor == 0;
         for (k, &e) in cand.iter().enumerate() {
             let a = al[k] as f64;
             if a <= 0.0 {
                 continue;
+            }
+            if block_origin {
+                cover[e].push((sidx(i) as u32, al[k]));
             }
             mass[e] += a;
             sx[e] += a * (x as f64 + 0.5);
@@ -472,10 +503,41 @@ pub fn measure(img: &RgbImage, task: Task, cfg: &EvalConfig) -> Result<Measured,
             }
         }
     }
+    // stray colour mass and background clutter, outside every element's region
+    let in_any_region = |i: usize| regions.iter().any(|r| r[i]);
+    let mut stray = vec![0f64; ne];
+    let mut comp_outside = vec![0f64; max_label + 1];
+    let (mut outside, mut cluttered) = (0usize, 0usize);
+    for (i, &l) in labels.iter().enumerate() {
+        if in_any_region(i) {
+            continue;
+        }
+        let s = sidx(i);
+        if l > 0 {
+            let e = comp_class[l as usize] as usize - 1;
+            stray[e] += src_a[s] as f64;
+            comp_outside[l as usize] += src_a[s] as f64;
+        }
+        if (i % n).is_multiple_of(factor) && (i / n).is_multiple_of(factor) {
+            outside += 1;
+            let p = px(s);
+            if (0..3).any(|c| (p[c] - bg[c]).abs() > CLUTTER_TOL) {
+                cluttered += 1;
+            }
+        }
+    }
+    let mut n_stray = vec![0usize; ne];
+    for l in 1..=max_label {
+        if comp_class[l] > 0 && comp_outside[l] >= min_mass {
+            n_stray[comp_class[l] as usize - 1] += 1;
+        }
+    }
     let mut out = Vec::with_capacity(ne);
     for e in 0..ne {
         if mass[e] < min_mass {
-            return Err(format!("missing {} (coverage too small)", elems[e].name));
+            return Err(InvalidReason::CoverageTooSmall {
+                element: elems[e].name.to_string(),
+            });
         }
         out.push(ElementStats {
             mass: mass[e],
@@ -488,11 +550,21 @@ pub fn measure(img: &RgbImage, task: Task, cfg: &EvalConfig) -> Result<Measured,
             touches: touches[e],
             color: colors[e],
             n_components: counts[e],
+            color_mass: comp_mass[chosen[e] as usize],
+            stray_mass: stray[e],
+            n_stray: n_stray[e],
+            coverage: std::mem::take(&mut cover[e]),
         });
     }
     Ok(Measured {
         side: n as f64,
         factor,
         elements: out,
+        clutter: if outside > 0 {
+            cluttered as f64 / outside as f64
+        } else {
+            0.0
+        },
+        background: bg,
     })
 }

@@ -1,9 +1,11 @@
 //! The rule evaluator of Section 3.2 (Fig. 2; App. D.2): masks, element count, key points, the
-//! coarse verdict and the fine-rule coordinates `(x, y)` per image, then the summary (Table 1,
-//! Figs 3-5, Eq. 4). See [`measure`] and [`features`] for every step and its documented choice.
+//! validity verdict ([`validity`]), the coarse verdict and the fine-rule coordinates `(x, y)`
+//! per image, then the summary (Table 1, Figs 3-5, Eq. 4). See [`measure`], [`features`] and
+//! [`validity`] for every step and its documented choice.
 pub mod features;
 pub mod measure;
 pub mod summary;
+pub mod validity;
 
 use crate::color::RangeSet;
 use crate::error::Result;
@@ -14,7 +16,10 @@ use image::RgbImage;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-pub use summary::{CoarseResolved, NnSummary, Stats, Summary, TrimVariant, TrimmedEq4};
+pub use summary::{
+    CoarseResolved, DetectorReading, NnSummary, Stats, Summary, TrimVariant, TrimmedEq4,
+};
+pub use validity::{ElementCheck, InvalidReason};
 
 /// Evaluator settings (defaults = the ones used for every number in the docs).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -28,7 +33,9 @@ pub struct EvalConfig {
     pub a_min: f32,
     /// Smallest coverage mass of an element, as a fraction of the image area (2e-4 = 0.2 px^2 at 32).
     pub min_mass_frac: f64,
-    /// Count more than one component of an element as invalid (the authors keep the largest).
+    /// Also count as invalid any second component of an element's colour (colour mass above
+    /// the mass threshold outside every element's region), on top of the validity rules of
+    /// [`validity`], which allow stray mass up to a bound.
     pub strict_count: bool,
     /// Task C: radii count as equal (coarse violation) when `|r2/r1 - 1| < coarse_equal_tol`.
     pub coarse_equal_tol: f64,
@@ -115,8 +122,23 @@ pub struct ImageResult {
     /// File name when loaded from a folder.
     pub name: Option<String>,
     pub valid: bool,
-    /// Why the image is invalid.
+    /// Why the image is invalid: the first of `failures`, as text.
     pub reason: Option<String>,
+    /// Every failed validity criterion ([`validity`]), in the order they are checked.
+    #[serde(default)]
+    pub failures: Vec<InvalidReason>,
+    /// The authors' detector reading (App. D.2): a component of every element's colour was
+    /// found and the task's own checks passed, whatever its shape, dominance or background.
+    /// Reported beside the verdict (`summary.detector`); `valid` implies `detected`.
+    #[serde(default)]
+    pub detected: bool,
+    /// Per element, the measurements behind the verdict (empty when nothing was measured).
+    #[serde(default)]
+    pub checks: Vec<ElementCheck>,
+    /// Share of background pixels (outside every element) off the background (criterion 4 of
+    /// [`validity`]); `None` when nothing was measured.
+    #[serde(default)]
+    pub clutter: Option<f64>,
     /// Coarse-rule verdict (valid images only).
     pub coarse_ok: Option<bool>,
     /// Margin of the coarse rule's premise in source pixels (Task A: the sun's offset from the
@@ -141,12 +163,16 @@ pub struct ImageResult {
 }
 
 impl ImageResult {
-    fn invalid(index: usize, name: Option<String>, reason: String) -> Self {
+    fn invalid(index: usize, name: Option<String>, reason: InvalidReason) -> Self {
         ImageResult {
             index,
             name,
             valid: false,
-            reason: Some(reason),
+            reason: Some(reason.to_string()),
+            failures: vec![reason],
+            detected: false,
+            checks: vec![],
+            clutter: None,
             coarse_ok: None,
             coarse_premise_px: None,
             x: None,
@@ -203,13 +229,27 @@ pub fn evaluate_image(
         Ok(m) => m,
         Err(r) => return ImageResult::invalid(index, name, r),
     };
-    let tf = match features::task_features(task, &m, cfg.coarse_equal_tol) {
-        Ok(t) => t,
-        Err(r) => return ImageResult::invalid(index, name, r),
+    let tf = features::task_features(task, &m, cfg.coarse_equal_tol).and_then(|t| {
+        if t.features.iter().all(|v| v.is_finite()) {
+            Ok(t)
+        } else {
+            Err(InvalidReason::NonFiniteFeature)
+        }
+    });
+    let (checks, failures) = validity::check(task, &m, &tf, cfg.strict_count);
+    let detected = tf.is_ok();
+    let tf = match (tf, failures.first()) {
+        (Ok(t), None) => t,
+        (_, first) => {
+            let first = first.cloned().unwrap_or(InvalidReason::NonFiniteFeature);
+            let mut r = ImageResult::invalid(index, name, first);
+            r.failures = failures;
+            r.detected = detected;
+            r.checks = checks;
+            r.clutter = Some(m.clutter);
+            return r;
+        }
     };
-    if tf.features.iter().any(|v| !v.is_finite()) {
-        return ImageResult::invalid(index, name, "non-finite feature".into());
-    }
     let (x, y) = task.fine_xy(&tf.features);
     let features = task
         .feature_names()
@@ -222,6 +262,10 @@ pub fn evaluate_image(
         name,
         valid: true,
         reason: None,
+        failures: vec![],
+        detected: true,
+        checks,
+        clutter: Some(m.clutter),
         coarse_ok: Some(tf.coarse_ok),
         coarse_premise_px: tf.coarse_premise_px,
         x: Some(x),
@@ -270,7 +314,11 @@ pub fn evaluate_loaded(
         .enumerate()
         .map(|(i, l)| match &l.image {
             Ok(img) => evaluate_image(task, img, cfg, i, Some(l.name.clone())),
-            Err(m) => ImageResult::invalid(i, Some(l.name.clone()), format!("decode error: {m}")),
+            Err(m) => ImageResult::invalid(
+                i,
+                Some(l.name.clone()),
+                InvalidReason::Decode { message: m.clone() },
+            ),
         })
         .collect();
     let nn = train.map(|t| summary::nearest_neighbours(task, &mut per_image, t, cfg));

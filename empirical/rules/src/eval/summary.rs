@@ -127,6 +127,19 @@ pub struct CoarseResolved {
     pub violation_pct: f64,
 }
 
+/// The authors' detector reading (App. D.2: an image is kept when every element's colour has
+/// a component), reported beside the validity verdict of [`super::validity`]: the share of
+/// images it would keep although they fail the verdict shows what the looser reading admits.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DetectorReading {
+    /// Images with a component of every element's colour (and the task's own checks passed).
+    pub n_detected: usize,
+    /// ... as an invalid share: `100 (n - n_detected) / n`.
+    pub invalid_pct: f64,
+    /// Detected images that the validity verdict rejects.
+    pub detected_but_invalid: usize,
+}
+
 /// Summary of an evaluation (Table 1, Figs 3-5).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -134,8 +147,13 @@ pub struct Summary {
     pub n: usize,
     pub n_valid: usize,
     pub invalid_pct: f64,
-    /// Invalid images per reason (numbers stripped from the reason).
+    /// Invalid images per reason (the first failure's [`InvalidReason::label`]).
+    ///
+    /// [`InvalidReason::label`]: super::InvalidReason::label
     pub invalid_reasons: BTreeMap<String, usize>,
+    /// The authors' looser detector reading, beside the verdict; `None` in older files.
+    #[serde(default)]
+    pub detector: Option<DetectorReading>,
     /// Valid images violating the coarse rule (Table 1).
     pub coarse_violations: usize,
     /// ... as a percentage of the valid images.
@@ -160,15 +178,6 @@ pub struct Summary {
     pub nn: Option<NnSummary>,
 }
 
-fn reason_key(r: &str) -> String {
-    r.split(|c: char| c.is_ascii_digit() || c == '(')
-        .next()
-        .unwrap_or(r)
-        .trim()
-        .trim_end_matches(':')
-        .to_string()
-}
-
 /// Summarise per-image results.
 pub fn summarise(
     task: Task,
@@ -181,10 +190,23 @@ pub fn summarise(
     let valid: Vec<&ImageResult> = per.iter().filter(|r| r.valid).collect();
     let mut invalid_reasons = BTreeMap::new();
     for r in per.iter().filter(|r| !r.valid) {
-        *invalid_reasons
-            .entry(reason_key(r.reason.as_deref().unwrap_or("unknown")))
-            .or_insert(0) += 1;
+        let key = match (r.failures.first(), r.reason.as_deref()) {
+            (Some(f), _) => f.label(),
+            (None, Some(t)) if !t.trim().is_empty() => t.trim().to_string(),
+            _ => "unnamed".to_string(),
+        };
+        *invalid_reasons.entry(key).or_insert(0) += 1;
     }
+    let n_detected = per.iter().filter(|r| r.detected || r.valid).count();
+    let detector = DetectorReading {
+        n_detected,
+        invalid_pct: if n > 0 {
+            100.0 * (n - n_detected) as f64 / n as f64
+        } else {
+            0.0
+        },
+        detected_but_invalid: per.iter().filter(|r| r.detected && !r.valid).count(),
+    };
     let coarse_violations = valid.iter().filter(|r| r.coarse_ok == Some(false)).count();
     let (n_resolved, resolved_violations) = valid
         .iter()
@@ -235,6 +257,7 @@ pub fn summarise(
         n_valid: valid.len(),
         invalid_pct: pct(n - valid.len(), n),
         invalid_reasons,
+        detector: Some(detector),
         coarse_violations,
         coarse_violation_pct: pct(coarse_violations, valid.len()),
         coarse_resolved: Some(CoarseResolved {
