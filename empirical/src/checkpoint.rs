@@ -40,6 +40,74 @@ pub struct Header {
     pub train_seconds: f64,
 }
 
+/// What a checkpoint file holds, told by the config TOML in its header: a DDPM (a run config
+/// with `[model]` and `[diffusion]` tables) or a classifier (`arch` and `noisy` keys, written by
+/// `empirical classifier train`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckpointKind {
+    Ddpm,
+    Classifier,
+    Unknown,
+}
+
+impl CheckpointKind {
+    /// The kind of a header's config TOML.
+    pub fn of_config(config: &str) -> Self {
+        let Ok(t) = config.parse::<toml::Table>() else {
+            return CheckpointKind::Unknown;
+        };
+        if t.contains_key("arch") && t.contains_key("noisy") {
+            CheckpointKind::Classifier
+        } else if t.get("model").is_some_and(|v| v.is_table())
+            && t.get("diffusion").is_some_and(|v| v.is_table())
+        {
+            CheckpointKind::Ddpm
+        } else {
+            CheckpointKind::Unknown
+        }
+    }
+
+    /// Words for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            CheckpointKind::Ddpm => "a DDPM checkpoint",
+            CheckpointKind::Classifier => "a classifier checkpoint",
+            CheckpointKind::Unknown => "a checkpoint of unknown kind",
+        }
+    }
+}
+
+/// Check that the checkpoint file `path` holds a DDPM (`want` = [`CheckpointKind::Ddpm`]) or a
+/// classifier, reading only its header; a wrong kind is an error saying what the file is and
+/// what to pass instead. A file that is no checkpoint at all is left to the loader's errors.
+pub fn expect_kind(path: &Path, want: CheckpointKind) -> Result<()> {
+    let Ok(header) = Checkpoint::read_header(path) else {
+        return Ok(());
+    };
+    let got = CheckpointKind::of_config(&header.config);
+    if got == want || got == CheckpointKind::Unknown {
+        return Ok(());
+    }
+    let hint = match got {
+        CheckpointKind::Ddpm => {
+            "pass it as the DDPM (`--checkpoint` / `--run`); a classifier comes from \
+             `empirical classifier train`"
+        }
+        _ => {
+            "pass it as a classifier (e.g. `sample --guidance`, `filter --classifier`); a DDPM \
+              checkpoint comes from `empirical train` / `empirical export`"
+        }
+    };
+    Err(Error::Checkpoint {
+        path: path.to_path_buf(),
+        message: format!(
+            "this is {}, not {}; {hint}",
+            got.describe(),
+            want.describe()
+        ),
+    })
+}
+
 /// A checkpoint in host memory.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Checkpoint {
@@ -87,9 +155,38 @@ impl Checkpoint {
         }
     }
 
-    /// The run config stored in the file.
+    /// The kind of model stored (DDPM or classifier).
+    pub fn kind(&self) -> CheckpointKind {
+        CheckpointKind::of_config(&self.header.config)
+    }
+
+    /// The run config stored in the file (a DDPM checkpoint's).
     pub fn config(&self) -> Result<RunConfig> {
+        if self.kind() == CheckpointKind::Classifier {
+            return Err(Error::Other(
+                "this is a classifier checkpoint, not a DDPM checkpoint".into(),
+            ));
+        }
         RunConfig::from_resolved_toml(&self.header.config, "checkpoint header")
+    }
+
+    /// [`Checkpoint::config`], with errors naming the file `path` (a classifier checkpoint
+    /// says so instead of failing to parse).
+    pub fn ddpm_config(&self, path: &Path) -> Result<RunConfig> {
+        let kind = self.kind();
+        if kind == CheckpointKind::Classifier {
+            return Err(Error::Checkpoint {
+                path: path.to_path_buf(),
+                message: "this is a classifier checkpoint (from `empirical classifier train`), \
+                          not a DDPM checkpoint; pass a DDPM checkpoint from `empirical train` \
+                          or `empirical export` (a classifier goes to `sample --guidance`)"
+                    .into(),
+            });
+        }
+        RunConfig::from_resolved_toml(
+            &self.header.config,
+            &format!("the config in checkpoint {}", path.display()),
+        )
     }
 
     /// Serialise to bytes (checksum filled in).
@@ -123,7 +220,7 @@ impl Checkpoint {
             return Err(bad("not a hidden-rules DDPM checkpoint (bad magic)"));
         }
         let hlen = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
-        if bytes.len() < 16 + hlen {
+        if hlen > bytes.len() - 16 {
             return Err(bad("truncated header"));
         }
         let header: Header = serde_json::from_slice(&bytes[16..16 + hlen])
@@ -132,12 +229,15 @@ impl Checkpoint {
             return Err(bad(&format!("unsupported format {}", header.format)));
         }
         let payload = &bytes[16 + hlen..];
-        let per_group: usize = header
-            .shapes
-            .iter()
-            .map(|s| s.iter().product::<usize>())
-            .sum();
-        let expected = per_group * header.groups.len() * 4;
+        let per_group = header.shapes.iter().try_fold(0usize, |acc, s| {
+            s.iter()
+                .try_fold(1usize, |p, &d| p.checked_mul(d))
+                .and_then(|n| acc.checked_add(n))
+        });
+        let expected = per_group
+            .and_then(|n| n.checked_mul(header.groups.len()))
+            .and_then(|n| n.checked_mul(4))
+            .ok_or_else(|| bad("header shapes are too large"))?;
         if payload.len() != expected {
             return Err(bad(&format!(
                 "payload has {} bytes, header implies {expected}",
@@ -167,6 +267,30 @@ impl Checkpoint {
     /// Write atomically to `path`.
     pub fn save(&self, path: &Path) -> Result<()> {
         write_atomic(path, &self.to_bytes())
+    }
+
+    /// Read only the header of the checkpoint file `path` (not the tensors, no checksum check).
+    pub fn read_header(path: &Path) -> Result<Header> {
+        use std::io::Read;
+        let bad = |m: &str| Error::Checkpoint {
+            path: path.to_path_buf(),
+            message: m.to_string(),
+        };
+        let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut head = [0u8; 16];
+        f.read_exact(&mut head)
+            .map_err(|_| bad("not a hidden-rules DDPM checkpoint (bad magic)"))?;
+        if &head[..8] != MAGIC {
+            return Err(bad("not a hidden-rules DDPM checkpoint (bad magic)"));
+        }
+        let hlen = u64::from_le_bytes(head[8..16].try_into().unwrap());
+        let size = f.metadata().map_err(|e| Error::io(path, e))?.len();
+        if hlen > size.saturating_sub(16) {
+            return Err(bad("truncated header"));
+        }
+        let mut hj = vec![0u8; hlen as usize];
+        f.read_exact(&mut hj).map_err(|_| bad("truncated header"))?;
+        serde_json::from_slice(&hj).map_err(|e| bad(&format!("bad header: {e}")))
     }
 
     /// Read from `path`.

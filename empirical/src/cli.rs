@@ -149,13 +149,16 @@ pub struct Table2Args {
 /// Options shared by the commands that build a config.
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
-    /// Task: A, B, C or D.
-    #[arg(long, default_value = "A")]
-    pub task: String,
-    /// Preset: paper, cpu or tiny.
-    #[arg(long, default_value = "cpu")]
-    pub preset: String,
-    /// TOML file overlaid on the preset (unknown keys are rejected).
+    /// Task: A, B, C or D [default: the config file's `task`, else A]. Given here, it wins over
+    /// the config file's `task`.
+    #[arg(long)]
+    pub task: Option<String>,
+    /// Preset: paper, cpu or tiny [default: the config file's `preset`, else cpu]. Given here,
+    /// it wins over the config file's `preset`.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// TOML file overlaid on the preset (unknown keys are rejected). Command-line flags win over
+    /// its keys (`--task`, `--preset`, `--seed`, `--max-steps`, `--init`).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Master seed (overrides the config's).
@@ -170,11 +173,17 @@ pub struct CommonArgs {
 }
 
 impl CommonArgs {
-    /// The validated config for `task`.
-    pub fn config_for(&self, task: &str) -> Result<RunConfig> {
+    /// The validated config for `task` (`None`: `--task`, else the config file's, else A).
+    pub fn config_for(&self, task: Option<&str>) -> Result<RunConfig> {
+        let task = task.or(self.task.as_deref());
         let mut cfg = match &self.config {
-            Some(p) => RunConfig::from_file(&self.preset, task, p)?,
-            None => RunConfig::preset(&self.preset, task)?,
+            Some(p) => RunConfig::from_file_choosing(self.preset.as_deref(), task, p)?,
+            None => RunConfig::preset(
+                self.preset
+                    .as_deref()
+                    .unwrap_or(crate::config::DEFAULT_PRESET),
+                task.unwrap_or(crate::config::DEFAULT_TASK),
+            )?,
         };
         if let Some(s) = self.seed {
             cfg.seed = s;
@@ -188,14 +197,17 @@ impl CommonArgs {
 pub struct TrainArgs {
     #[command(flatten)]
     pub common: CommonArgs,
-    /// Run directory [default: runs/train-<task>-<preset>-s<seed>].
+    /// Run directory [default: runs/train-<task>-<preset>-s<seed>]. A start that fails before
+    /// its first checkpoint removes what it created, so the same command can be run again.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Continue the run in this directory from its newest checkpoint (uses its config.toml).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["task", "preset", "config", "seed", "out"])]
     pub resume: Option<PathBuf>,
-    /// Override train.max_steps (also when resuming: continue a finished run to more steps).
-    #[arg(long)]
+    /// Stop after this many optimiser steps in all (sets train.max_steps). When train.epochs
+    /// would end the run sooner, train.epochs is raised to reach N steps (said at the start).
+    /// Also when resuming: continue a finished run to N steps.
+    #[arg(long, value_name = "N")]
     pub max_steps: Option<u64>,
     /// Warm start a fresh run from this checkpoint's weights (sets train.init_from).
     #[arg(long, conflicts_with = "resume")]
@@ -240,7 +252,8 @@ pub struct SampleArgs {
     /// Classifier guidance (Sec. 5): `--guidance CKPT --scale 7 --schedule piecewise`.
     #[command(flatten)]
     pub guidance: crate::guidance::GuidanceArgs,
-    /// Output folder [default: <run>/samples or ./samples].
+    /// Output folder of the samples (NNNNNN.png and samples.npy only) [default: <run>/samples
+    /// or ./samples]; the preview grid goes beside it, as <out>_grid.png.
     #[arg(long)]
     pub out: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
@@ -257,12 +270,15 @@ pub enum MethodArg {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Task(s): A, B, C, D or all.
-    #[arg(long, default_value = "all")]
-    pub task: String,
-    /// Preset: paper, cpu or tiny.
-    #[arg(long, default_value = "cpu")]
-    pub preset: String,
+    /// Task(s): A, B, C, D, a comma list, or all [default: the config file's `task`, else all].
+    /// Given here, it wins over the config file's `task`.
+    #[arg(long)]
+    pub task: Option<String>,
+    /// Preset: paper, cpu or tiny [default: the config file's `preset`, else cpu]. Given here,
+    /// it wins over the config file's `preset`.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// TOML file overlaid on the preset for every task (unknown keys are rejected).
     #[arg(long)]
     pub config: Option<PathBuf>,
     #[arg(long)]
@@ -297,8 +313,10 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    #[arg(long, default_value = "cpu")]
-    pub preset: String,
+    /// Preset [default: the config file's `preset`, else cpu]; given here, it wins over the
+    /// config file's.
+    #[arg(long)]
+    pub preset: Option<String>,
     #[arg(long, default_value_t = 16)]
     pub batch: usize,
     #[arg(long, default_value_t = 5)]
@@ -444,6 +462,13 @@ fn cmd_mitigate(a: &MitigateArgs) -> Result<()> {
                 ddpm_checkpoint.display()
             )));
         }
+        crate::checkpoint::expect_kind(&ddpm_checkpoint, crate::checkpoint::CheckpointKind::Ddpm)?;
+        for p in [&a.guidance_classifier, &a.filter_classifier]
+            .into_iter()
+            .flatten()
+        {
+            classifier_file(p)?;
+        }
         let (scale, kind) = paper_guidance(task);
         let guidance = crate::guidance::GuidanceArgs {
             guidance: None,
@@ -532,66 +557,126 @@ impl RunArgs {
 }
 
 fn cmd_train(a: &TrainArgs) -> Result<()> {
-    let (cfg, run) = if let Some(dir) = &a.resume {
+    if let Some(dir) = &a.resume {
         let run = RunDir::open(dir)?;
         let mut cfg = run.read_config()?;
         if let Some(m) = a.max_steps {
-            cfg.train.max_steps = m;
+            apply_max_steps(&mut cfg, m);
             cfg.validate()?;
-        }
-        (cfg, run)
-    } else {
-        let mut cfg = a.common.config_for(&a.common.task)?;
-        if let Some(m) = a.max_steps {
-            cfg.train.max_steps = m;
-        }
-        if let Some(p) = &a.init {
-            cfg.train.init_from = p.display().to_string();
-        }
-        if !cfg.train.init_from.is_empty() {
-            // read it now: a bad warm-start file fails before the run directory is made
-            let p = PathBuf::from(&cfg.train.init_from);
-            crate::checkpoint::Checkpoint::load(&p)?;
         }
         if a.print_config {
             print!("{}", cfg.to_toml());
             return Ok(());
         }
-        let out = a.out.clone().unwrap_or_else(|| {
-            PathBuf::from(format!(
-                "runs/train-{}-{}-s{}",
-                cfg.task, cfg.preset, cfg.seed
-            ))
-        });
-        if out.join("config.toml").exists() {
-            return Err(Error::Other(format!(
-                "{} already holds a run; use --resume {} to continue it",
-                out.display(),
-                out.display()
-            )));
+        if a.common.device == DeviceKind::Cuda {
+            crate::backend::probe_cuda()?;
         }
-        let run = RunDir::create(&out)?;
-        run.write_config(&cfg)?;
-        (cfg, run)
-    };
+        let summary = train_with(a, &cfg, &run)?;
+        report_training(&summary);
+        return Ok(());
+    }
+    // a fresh run: check everything before the run directory is made
+    let mut cfg = a.common.config_for(None)?;
+    if let Some(m) = a.max_steps {
+        apply_max_steps(&mut cfg, m);
+    }
+    if let Some(p) = &a.init {
+        cfg.train.init_from = p.display().to_string();
+    }
+    cfg.validate()?;
+    pipeline::check_init_from(&cfg)?;
+    if a.print_config {
+        print!("{}", cfg.to_toml());
+        return Ok(());
+    }
+    let out = a.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "runs/train-{}-{}-s{}",
+            cfg.task, cfg.preset, cfg.seed
+        ))
+    });
+    if out.join("config.toml").exists() {
+        return Err(Error::Other(format!(
+            "{} already holds a run; use --resume {} to continue it",
+            out.display(),
+            out.display()
+        )));
+    }
+    if out.exists() && !out.is_dir() {
+        return Err(Error::Other(format!(
+            "--out {} exists and is not a folder",
+            out.display()
+        )));
+    }
+    if a.common.device == DeviceKind::Cuda {
+        crate::backend::probe_cuda()?;
+    }
+    let (run, created) = RunDir::create_new(&out)?;
+    let result = run
+        .write_config(&cfg)
+        .and_then(|()| train_with(a, &cfg, &run));
+    match result {
+        Ok(summary) => {
+            report_training(&summary);
+            Ok(())
+        }
+        Err(e) => {
+            if created.undo(&run) {
+                eprintln!(
+                    "note: removed what this start made in {} (no checkpoint was written), \
+                     so the same command can be run again",
+                    out.display()
+                );
+            }
+            Err(e)
+        }
+    }
+}
+
+/// `--max-steps N`: stop at N steps, raising train.epochs (and saying so) when they end sooner.
+fn apply_max_steps(cfg: &mut RunConfig, m: u64) {
+    if let Some(old) = crate::train::set_max_steps(cfg, m) {
+        eprintln!(
+            "--max-steps {m}: train.epochs raised from {old} to {} (of {} steps each) so that \
+             the run reaches {m} steps",
+            cfg.train.epochs,
+            crate::train::steps_per_epoch(cfg.data.n_train, cfg.train.batch_size)
+        );
+    }
+}
+
+fn train_with(a: &TrainArgs, cfg: &RunConfig, run: &RunDir) -> Result<crate::train::TrainSummary> {
     let opts = TrainRunOptions {
         quiet: a.common.quiet,
         stop_at: None,
         command: command_line(),
         backend: a.common.device.name().into(),
     };
-    let summary = with_backend!(a.common.device, train_cmd(&cfg, &run, &opts))?;
-    println!(
-        "trained {} / {} steps in {:.1} s (this call); last loss {:.5}; newest checkpoint {}",
-        summary.steps,
-        summary.total_steps,
-        summary.seconds,
-        summary.last_loss,
-        summary
-            .last_checkpoint
-            .map_or("-".into(), |p| p.display().to_string())
-    );
-    Ok(())
+    with_backend!(a.common.device, train_cmd(cfg, run, &opts))
+}
+
+fn report_training(summary: &crate::train::TrainSummary) {
+    let loss = match summary.last_loss {
+        Some((step, l)) if summary.new_steps > 0 => format!("last loss {l:.5} (step {step})"),
+        Some((step, l)) => format!("last logged loss {l:.5} (step {step}, from metrics.csv)"),
+        None => "no loss logged".to_string(),
+    };
+    let ckpt = summary
+        .last_checkpoint
+        .as_ref()
+        .map_or("-".into(), |p| p.display().to_string());
+    if summary.new_steps == 0 {
+        println!(
+            "no new steps: the run already has {} / {} steps (give --max-steps N to continue \
+             it to N); {loss}; newest checkpoint {ckpt}",
+            summary.steps, summary.total_steps
+        );
+    } else {
+        println!(
+            "trained {} steps to {} / {} in {:.1} s; {loss}; newest checkpoint {ckpt}",
+            summary.new_steps, summary.steps, summary.total_steps, summary.seconds
+        );
+    }
 }
 
 fn train_cmd<B: burn::tensor::backend::AutodiffBackend>(
@@ -603,9 +688,42 @@ fn train_cmd<B: burn::tensor::backend::AutodiffBackend>(
     pipeline::train_run::<B>(cfg, run, opts, device).map(|(_, s)| s)
 }
 
+/// The checkpoint file a `--guidance` / classifier argument names, checked to be a classifier
+/// (a DDPM checkpoint or run directory there is an error saying so).
+fn classifier_file(path: &Path) -> Result<PathBuf> {
+    use crate::checkpoint::{expect_kind, CheckpointKind};
+    let run_config = path.join("config.toml");
+    if path.is_dir() {
+        if let Ok(text) = std::fs::read_to_string(&run_config) {
+            if CheckpointKind::of_config(&text) == CheckpointKind::Ddpm {
+                return Err(Error::Checkpoint {
+                    path: path.to_path_buf(),
+                    message: "this is a DDPM run directory, not a classifier; pass it as \
+                              `--run` (a classifier comes from `empirical classifier train`)"
+                        .into(),
+                });
+            }
+        }
+    }
+    let p = crate::classifier::train::checkpoint_path(path)?;
+    expect_kind(&p, CheckpointKind::Classifier)?;
+    Ok(p)
+}
+
 fn cmd_sample(a: &SampleArgs) -> Result<()> {
     let (ckpt, default_out) = match (&a.run, &a.checkpoint) {
         (Some(run), _) => {
+            if let Ok(text) = std::fs::read_to_string(run.join("config.toml")) {
+                use crate::checkpoint::CheckpointKind;
+                if CheckpointKind::of_config(&text) == CheckpointKind::Classifier {
+                    return Err(Error::Checkpoint {
+                        path: run.clone(),
+                        message: "this is a classifier run directory, not a DDPM run; pass it \
+                                  as `--guidance` (a DDPM run comes from `empirical train`)"
+                            .into(),
+                    });
+                }
+            }
             let r = RunDir::open(run)?;
             let (_, p) = r.latest_checkpoint().ok_or_else(|| {
                 Error::Other(format!("run {} has no checkpoint yet", run.display()))
@@ -619,6 +737,10 @@ fn cmd_sample(a: &SampleArgs) -> Result<()> {
             ))
         }
     };
+    crate::checkpoint::expect_kind(&ckpt, crate::checkpoint::CheckpointKind::Ddpm)?;
+    if let Some(g) = &a.guidance.guidance {
+        classifier_file(g)?;
+    }
     let out = a.out.clone().unwrap_or(default_out);
     with_backend!(a.device, sample_cmd(a, &ckpt, &out))
 }
@@ -668,6 +790,7 @@ fn sample_cmd<B: burn::tensor::backend::AutodiffBackend>(
             device,
         ),
         Some(path) => {
+            let path = &classifier_file(path)?;
             let (ccfg, clf) = crate::classifier::train::load_classifier::<B>(path, device)?;
             if !ccfg.noisy {
                 return Err(Error::Other(format!(
@@ -700,29 +823,46 @@ fn sample_cmd<B: burn::tensor::backend::AutodiffBackend>(
         }
     };
     pipeline::write_samples(&images, out)?;
-    pipeline::write_grid(&images, 8, &out.join("grid.png"))?;
+    // the preview is a convenience: failing to write it beside the folder only warns
+    let grid = pipeline::grid_path(out).filter(|g| match pipeline::write_grid(&images, 8, g) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("warning: no preview grid: {e}");
+            false
+        }
+    });
     println!(
-        "{} samples of task {} (checkpoint step {step}, {:?}) in {:.1} s -> {}",
+        "{} samples of task {} (checkpoint step {step}, {:?}) in {:.1} s -> {}{}",
         images.len(),
         cfg.task,
         cfg.sample.method,
         t0.elapsed().as_secs_f64(),
-        out.display()
+        out.display(),
+        grid.map_or(String::new(), |g| format!(" (preview {})", g.display()))
     );
     Ok(())
 }
 
 fn cmd_run(a: &RunArgs) -> Result<()> {
-    let tasks: Vec<String> = if a.task.eq_ignore_ascii_case("all") {
+    let file_task = match &a.config {
+        Some(p) => RunConfig::file_task_and_preset(p)?.0,
+        None => None,
+    };
+    let task_arg = a
+        .task
+        .clone()
+        .or(file_task)
+        .unwrap_or_else(|| "all".to_string());
+    let tasks: Vec<String> = if task_arg.eq_ignore_ascii_case("all") {
         TASKS.iter().map(|s| s.to_string()).collect()
     } else {
-        a.task
+        task_arg
             .split(',')
             .map(crate::config::normalise_task)
             .collect::<Result<_>>()?
     };
     let common = CommonArgs {
-        task: tasks[0].clone(),
+        task: None,
         preset: a.preset.clone(),
         config: a.config.clone(),
         seed: a.seed,
@@ -732,7 +872,7 @@ fn cmd_run(a: &RunArgs) -> Result<()> {
     // validate every task's config before any work
     let mut cfgs = Vec::new();
     for t in &tasks {
-        let mut cfg = common.config_for(t)?;
+        let mut cfg = common.config_for(Some(t))?;
         if let Some(n) = a.n {
             cfg.sample.n = n;
         }
@@ -848,14 +988,22 @@ fn cmd_params() -> Result<()> {
 }
 
 fn cmd_bench(a: &BenchArgs) -> Result<()> {
-    use crate::bench_support::{bench_config, SampleBench, TrainBench};
+    use crate::bench_support::{SampleBench, TrainBench};
     let mut cfg = match &a.config {
-        Some(p) => RunConfig::from_file(&a.preset, "A", p)?,
-        None => bench_config(&a.preset, a.batch),
+        Some(p) => RunConfig::from_file_choosing(a.preset.as_deref(), Some("A"), p)?,
+        None => RunConfig::preset(
+            a.preset.as_deref().unwrap_or(crate::config::DEFAULT_PRESET),
+            "A",
+        )?,
     };
     cfg.train.batch_size = a.batch;
+    cfg.sample.batch_size = a.sample_batch;
+    cfg.validate()?;
+    if a.steps == 0 {
+        return Err(Error::config("steps", "must be positive"));
+    }
     let mut tb = TrainBench::new(&cfg);
-    println!("preset {}: {} parameters", a.preset, tb.num_params());
+    println!("preset {}: {} parameters", cfg.preset, tb.num_params());
     tb.step(); // warm-up
     let t0 = Instant::now();
     for _ in 0..a.steps {

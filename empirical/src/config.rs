@@ -201,8 +201,34 @@ pub struct RunConfig {
 /// Names of the presets.
 pub const PRESETS: &[&str] = &["paper", "cpu", "tiny"];
 
+/// The preset when neither the command line nor a config file names one.
+pub const DEFAULT_PRESET: &str = "cpu";
+/// The task when neither the command line nor a config file names one.
+pub const DEFAULT_TASK: &str = "A";
+
 /// Task names accepted by [`RunConfig::task`].
 pub const TASKS: &[&str] = &["A", "B", "C", "D"];
+
+/// Smallest and largest `image_size` (the task generators draw from 8 px; 512 px is 256 times
+/// the paper's 32 px images).
+pub const IMAGE_SIZE_RANGE: (usize, usize) = (8, 512);
+/// Largest `data.n_train` and `sample.n`.
+pub const MAX_IMAGES: usize = 1_000_000;
+/// Largest training set held in memory, in f32 values (`data.n_train x 3 x image_size^2`, 8 GiB).
+pub const MAX_TRAIN_FLOATS: usize = 1 << 31;
+/// Largest `train.batch_size` and `sample.batch_size`.
+pub const MAX_BATCH: usize = 65_536;
+/// Largest U-Net width (`model.base_channels x channel_mults[i]`, `model.bottleneck_channels`,
+/// `model.time_emb_dim`).
+pub const MAX_WIDTH: usize = 8192;
+/// Most U-Net levels (`model.channel_mults` entries).
+pub const MAX_LEVELS: usize = 8;
+/// Largest spatial size at which self-attention may run (its cost grows as size^4).
+pub const MAX_ATTENTION_RESOLUTION: usize = 64;
+/// Largest `diffusion.timesteps`.
+pub const MAX_TIMESTEPS: usize = 100_000;
+/// Largest `train.max_steps` and `train.epochs`.
+pub const MAX_STEPS: u64 = 1_000_000_000_000;
 
 impl ModelConfig {
     /// Near the paper's 14 M parameter U-Net (App. D.1): reference-code layout
@@ -455,27 +481,61 @@ impl RunConfig {
 
     /// `preset` for `task`, overlaid with the TOML text `overlay` (a config file); `source_name`
     /// names the file in errors. Unknown keys, negative numbers, type errors and out-of-range
-    /// values are rejected with the key named, before any work.
+    /// values are rejected with the key named, before any work. The given `preset` and `task`
+    /// win over the file's `preset` / `task` keys (see [`RunConfig::from_overlay_choosing`]).
     pub fn from_overlay(
         preset: &str,
         task: &str,
         overlay: &str,
         source_name: &str,
     ) -> Result<Self> {
-        let overlay: toml::Table = toml::from_str(overlay).map_err(|e| Error::ConfigParse {
+        Self::from_overlay_choosing(Some(preset), Some(task), overlay, source_name)
+    }
+
+    /// As [`RunConfig::from_overlay`], where `preset` / `task` are `None` when not chosen by the
+    /// caller (not given on the command line): then the file's `preset` / `task` key decides,
+    /// else [`DEFAULT_PRESET`] / [`DEFAULT_TASK`]. A value given here wins over the file's; the
+    /// file's value must still be valid.
+    pub fn from_overlay_choosing(
+        preset: Option<&str>,
+        task: Option<&str>,
+        overlay: &str,
+        source_name: &str,
+    ) -> Result<Self> {
+        let mut overlay: toml::Table = toml::from_str(overlay).map_err(|e| Error::ConfigParse {
             source_name: source_name.into(),
             message: e.to_string(),
         })?;
-        // A config file may choose the task and preset itself.
-        let task = match overlay.get("task") {
-            Some(toml::Value::String(s)) => s.clone(),
+        let file_task = match overlay.remove("task") {
+            Some(toml::Value::String(s)) => Some(normalise_task(&s)?),
             Some(_) => return Err(Error::config("task", "must be a string (A, B, C or D)")),
-            None => task.to_string(),
+            None => None,
         };
-        let preset = match overlay.get("preset") {
-            Some(toml::Value::String(s)) => s.clone(),
+        let file_preset = match overlay.remove("preset") {
+            Some(toml::Value::String(s)) => {
+                if !PRESETS.contains(&s.as_str()) {
+                    return Err(Error::config(
+                        "preset",
+                        format!(
+                            "unknown preset `{s}`; valid presets: {}",
+                            PRESETS.join(", ")
+                        ),
+                    ));
+                }
+                Some(s)
+            }
             Some(_) => return Err(Error::config("preset", "must be a string")),
-            None => preset.to_string(),
+            None => None,
+        };
+        let task = match (task, &file_task) {
+            (Some(t), _) => t.to_string(),
+            (None, Some(t)) => t.clone(),
+            (None, None) => DEFAULT_TASK.to_string(),
+        };
+        let preset = match (preset, &file_preset) {
+            (Some(p), _) => p.to_string(),
+            (None, Some(p)) => p.clone(),
+            (None, None) => DEFAULT_PRESET.to_string(),
         };
         let base = Self::preset(&preset, &task)?;
         let mut merged = toml::Table::try_from(&base).map_err(|e| Error::Other(e.to_string()))?;
@@ -495,8 +555,28 @@ impl RunConfig {
 
     /// Read a config file (overlay on `preset`/`task`, see [`RunConfig::from_overlay`]).
     pub fn from_file(preset: &str, task: &str, path: &Path) -> Result<Self> {
+        Self::from_file_choosing(Some(preset), Some(task), path)
+    }
+
+    /// Read a config file (see [`RunConfig::from_overlay_choosing`]).
+    pub fn from_file_choosing(
+        preset: Option<&str>,
+        task: Option<&str>,
+        path: &Path,
+    ) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Self::from_overlay(preset, task, &text, &path.display().to_string())
+        Self::from_overlay_choosing(preset, task, &text, &path.display().to_string())
+    }
+
+    /// The `task` and `preset` keys a config file sets, if any (not validated).
+    pub fn file_task_and_preset(path: &Path) -> Result<(Option<String>, Option<String>)> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let t: toml::Table = toml::from_str(&text).map_err(|e| Error::ConfigParse {
+            source_name: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let get = |k: &str| t.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        Ok((get("task"), get("preset")))
     }
 
     /// A complete resolved config as written in a run directory (no overlay on a preset).
@@ -531,22 +611,97 @@ impl RunConfig {
                 Ok(())
             }
         };
-        pos("image_size", self.image_size)?;
+        let at_most = |key: &str, v: usize, max: usize| -> Result<()> {
+            if v > max {
+                Err(Error::config(
+                    key,
+                    format!("must be at most {max}, got {v}"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        let (smin, smax) = IMAGE_SIZE_RANGE;
+        if !(smin..=smax).contains(&self.image_size) {
+            return Err(Error::config(
+                "image_size",
+                format!("must lie in {smin}..={smax} px, got {}", self.image_size),
+            ));
+        }
         pos("data.n_train", self.data.n_train)?;
+        at_most("data.n_train", self.data.n_train, MAX_IMAGES)?;
+        let floats = self.data.n_train * 3 * self.image_size * self.image_size;
+        if floats > MAX_TRAIN_FLOATS {
+            return Err(Error::config(
+                "data.n_train",
+                format!(
+                    "{} training images of {s}x{s} px need {:.1} GiB in memory, more than the \
+                     {} GiB limit; lower data.n_train or image_size",
+                    self.data.n_train,
+                    floats as f64 * 4.0 / (1u64 << 30) as f64,
+                    (MAX_TRAIN_FLOATS * 4) >> 30,
+                    s = self.image_size
+                ),
+            ));
+        }
         let m = &self.model;
-        pos("model.in_channels", m.in_channels)?;
+        if m.in_channels != 3 {
+            return Err(Error::config(
+                "model.in_channels",
+                format!(
+                    "must be 3 (the tasks' images are RGB), got {}",
+                    m.in_channels
+                ),
+            ));
+        }
         pos("model.base_channels", m.base_channels)?;
+        at_most("model.base_channels", m.base_channels, MAX_WIDTH)?;
         pos("model.bottleneck_channels", m.bottleneck_channels)?;
+        at_most(
+            "model.bottleneck_channels",
+            m.bottleneck_channels,
+            MAX_WIDTH,
+        )?;
         pos("model.attention_heads", m.attention_heads)?;
         pos("model.time_emb_dim", m.time_emb_dim)?;
+        at_most("model.time_emb_dim", m.time_emb_dim, MAX_WIDTH)?;
         pos("model.norm_groups", m.norm_groups)?;
         if m.channel_mults.is_empty() {
             return Err(Error::config("model.channel_mults", "must not be empty"));
+        }
+        if m.channel_mults.len() > MAX_LEVELS {
+            return Err(Error::config(
+                "model.channel_mults",
+                format!("at most {MAX_LEVELS} levels, got {}", m.channel_mults.len()),
+            ));
         }
         if m.channel_mults.iter().any(|&c| c == 0) {
             return Err(Error::config(
                 "model.channel_mults",
                 "entries must be positive",
+            ));
+        }
+        if let Some(i) = m
+            .channel_mults
+            .iter()
+            .position(|&c| c > MAX_WIDTH / m.base_channels)
+        {
+            return Err(Error::config(
+                "model.channel_mults",
+                format!(
+                    "level {i} would be {} x {} channels wide, more than {MAX_WIDTH}",
+                    m.base_channels, m.channel_mults[i]
+                ),
+            ));
+        }
+        if let Some(&r) = m
+            .attention_resolutions
+            .iter()
+            .find(|&&r| r > MAX_ATTENTION_RESOLUTION)
+        {
+            return Err(Error::config(
+                "model.attention_resolutions",
+                format!("self-attention at {r} px is too costly (at most {MAX_ATTENTION_RESOLUTION} px)"),
             ));
         }
         let levels = m.channel_mults.len() - 1;
@@ -579,6 +734,7 @@ impl RunConfig {
         }
         let d = &self.diffusion;
         pos("diffusion.timesteps", d.timesteps)?;
+        at_most("diffusion.timesteps", d.timesteps, MAX_TIMESTEPS)?;
         if !(d.beta_start > 0.0 && d.beta_start < 1.0) {
             return Err(Error::config("diffusion.beta_start", "must lie in (0, 1)"));
         }
@@ -590,7 +746,20 @@ impl RunConfig {
         }
         let t = &self.train;
         pos("train.batch_size", t.batch_size)?;
+        at_most("train.batch_size", t.batch_size, MAX_BATCH)?;
         pos("train.epochs", t.epochs)?;
+        if t.epochs as u64 > MAX_STEPS {
+            return Err(Error::config(
+                "train.epochs",
+                format!("must be at most {MAX_STEPS}, got {}", t.epochs),
+            ));
+        }
+        if t.max_steps > MAX_STEPS {
+            return Err(Error::config(
+                "train.max_steps",
+                format!("must be at most {MAX_STEPS}, got {}", t.max_steps),
+            ));
+        }
         if !(t.lr > 0.0 && t.lr.is_finite()) {
             return Err(Error::config("train.lr", "must be positive"));
         }
@@ -626,7 +795,9 @@ impl RunConfig {
         pos("train.keep_checkpoints", t.keep_checkpoints)?;
         let s = &self.sample;
         pos("sample.n", s.n)?;
+        at_most("sample.n", s.n, MAX_IMAGES)?;
         pos("sample.batch_size", s.batch_size)?;
+        at_most("sample.batch_size", s.batch_size, MAX_BATCH)?;
         if s.method == SampleMethod::Ddim
             && (s.ddim_steps == 0 || s.ddim_steps > self.diffusion.timesteps)
         {

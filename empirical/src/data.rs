@@ -29,8 +29,7 @@ pub fn training_images(cfg: &RunConfig, dir: Option<&Path>) -> Result<Vec<RgbIma
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         ds.write_manifest(&dir.join("manifest.csv"))
             .map_err(|e| Error::Rules(e.to_string()))?;
-        empirical_rules::io::write_npy_u8(&dir.join("images.npy"), &ds.images)
-            .map_err(|e| Error::Rules(e.to_string()))?;
+        crate::pipeline::write_npy_u8(&dir.join("images.npy"), &ds.images)?;
     }
     Ok(ds.images)
 }

@@ -37,7 +37,7 @@ pub fn model_from_checkpoint<B: Backend>(
     device: &B::Device,
 ) -> Result<(RunConfig, UNet<B>, u64)> {
     let ckpt = Checkpoint::load(path)?;
-    let cfg = ckpt.config()?;
+    let cfg = ckpt.ddpm_config(path)?;
     let mut rng = train::init_rng(cfg.seed);
     let model = UNet::<B>::new(&cfg.model, cfg.image_size, &mut rng, device);
     let (_, shapes) = params::collect(&model);
@@ -131,17 +131,65 @@ pub fn sample_images_with<B: Backend>(
     images
 }
 
-/// Write `images` as `dir/000000.png ...` and `dir/samples.npy` (N x H x W x 3 u8).
+/// Write `images` as `dir/000000.png ...` and `dir/samples.npy` (N x H x W x 3 u8), each file
+/// atomically. Nothing else is written into `dir` (previews go beside it, see [`grid_path`]).
 pub fn write_samples(images: &[RgbImage], dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let npy = npy_u8(images).map_err(|m| Error::Other(format!("{}: {m}", dir.display())))?;
     for (i, img) in images.iter().enumerate() {
         let mut buf = std::io::Cursor::new(Vec::new());
         img.write_to(&mut buf, image::ImageFormat::Png)
             .map_err(|e| Error::Other(e.to_string()))?;
         write_atomic(&dir.join(format!("{i:06}.png")), buf.get_ref())?;
     }
-    empirical_rules::io::write_npy_u8(&dir.join("samples.npy"), images)
-        .map_err(|e| Error::Rules(e.to_string()))
+    write_atomic(&dir.join("samples.npy"), &npy)
+}
+
+/// Write images (all the same size) as one `N x H x W x 3` `u8` `.npy` at `path`, atomically.
+pub fn write_npy_u8(path: &Path, images: &[RgbImage]) -> Result<()> {
+    let npy = npy_u8(images).map_err(|m| Error::Other(format!("{}: {m}", path.display())))?;
+    write_atomic(path, &npy)
+}
+
+/// The bytes of a `.npy` (format 1.0, `|u1`, C order) holding `images` as N x H x W x 3.
+pub fn npy_u8(images: &[RgbImage]) -> std::result::Result<Vec<u8>, String> {
+    let (w, h) = images.first().map(|i| i.dimensions()).unwrap_or((0, 0));
+    if images.iter().any(|i| i.dimensions() != (w, h)) {
+        return Err("images of different sizes cannot share one .npy".into());
+    }
+    let mut header = format!(
+        "{{'descr': '|u1', 'fortran_order': False, 'shape': ({}, {h}, {w}, 3), }}",
+        images.len()
+    );
+    // magic (6) + version (2) + length (2) + header + '\n', padded to a multiple of 64
+    let unpadded = 10 + header.len() + 1;
+    header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
+    header.push('\n');
+    let hlen = u16::try_from(header.len()).map_err(|_| "npy header too long".to_string())?;
+    let mut out = Vec::with_capacity(10 + header.len() + images.len() * (w * h * 3) as usize);
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&hlen.to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for img in images {
+        out.extend_from_slice(img.as_raw());
+    }
+    Ok(out)
+}
+
+/// Where the preview grid of the samples folder `dir` goes: beside it, as
+/// `<parent>/<folder name>_grid.png` (e.g. `RUN/samples_grid.png` for `RUN/samples`), so that
+/// the folder holds only the samples. `None` when `dir` has no folder name (e.g. `/`).
+pub fn grid_path(dir: &Path) -> Option<PathBuf> {
+    let named = |d: &Path| -> Option<PathBuf> {
+        let name = d.file_name()?.to_string_lossy().into_owned();
+        let parent = d.parent().unwrap_or(Path::new(""));
+        Some(parent.join(format!("{name}_grid.png")))
+    };
+    if let Some(p) = named(dir) {
+        return Some(p);
+    }
+    // `.` or `..`: name the folder by its canonical path
+    std::fs::canonicalize(dir).ok().and_then(|d| named(&d))
 }
 
 /// A grid image of the first `cols * cols` images (a quick visual check).
@@ -194,6 +242,42 @@ pub fn evaluate_to(
     empirical_rules::cli::write_per_image_csv(&report, &dir.join(csv_name))
         .map_err(|e| Error::Rules(e.to_string()))?;
     Ok(report)
+}
+
+/// Check a warm-start checkpoint (`train.init_from`) without training: it must load, be a
+/// DDPM checkpoint, and fit `cfg`'s model (model config, image size, parameter shapes).
+/// Nothing to check when `train.init_from` is empty.
+pub fn check_init_from(cfg: &RunConfig) -> Result<()> {
+    if cfg.train.init_from.is_empty() {
+        return Ok(());
+    }
+    let p = PathBuf::from(&cfg.train.init_from);
+    crate::checkpoint::expect_kind(&p, crate::checkpoint::CheckpointKind::Ddpm)?;
+    let ckpt = Checkpoint::load(&p)?;
+    let src = ckpt.ddpm_config(&p)?;
+    if src.model != cfg.model || src.image_size != cfg.image_size {
+        return Err(Error::Checkpoint {
+            path: p,
+            message: format!(
+                "train.init_from: its model config or image size ({} px) differs from this \
+                 run's ({} px, preset `{}`)",
+                src.image_size, cfg.image_size, cfg.preset
+            ),
+        });
+    }
+    let device = Default::default();
+    let model = UNet::<crate::backend::Cpu>::new(
+        &cfg.model,
+        cfg.image_size,
+        &mut train::init_rng(cfg.seed),
+        &device,
+    );
+    let (_, shapes) = params::collect(&model);
+    ckpt.check_shapes(&shapes, &p)?;
+    if ckpt.group("params").is_none() {
+        ckpt.require_group("ema", &p)?;
+    }
+    Ok(())
 }
 
 /// Options of [`train_run`].
@@ -262,11 +346,12 @@ pub fn train_run<B: AutodiffBackend>(
     })?;
     if !opts.quiet {
         eprintln!(
-            "task {}: {} parameters, {} training images, {} steps",
+            "task {}: {} parameters, {} training images, stopping at {} steps ({})",
             cfg.task,
             trainer.num_params(),
             images.len(),
-            train::total_steps(cfg, images.len())
+            train::total_steps(cfg, images.len()),
+            train::stop_reason(cfg, images.len())
         );
     }
     let summary = train::train(
@@ -399,7 +484,9 @@ pub fn run_task<B: AutodiffBackend>(
         device,
     );
     write_samples(&images, &run.samples())?;
-    write_grid(&images, 8, &run.root.join("samples_grid.png"))?;
+    if let Some(g) = grid_path(&run.samples()) {
+        write_grid(&images, 8, &g)?;
+    }
     let report = evaluate_to(cfg, &images, RangeSet::Loose, &run.eval(), "results")?;
     // the training data's own fit, on as many training images as samples (Fig. 3)
     let mut tcfg = cfg.clone();

@@ -1,32 +1,17 @@
-//! Run directory layout (see notes/interfaces.md): `config.toml`, `run.json`, `data/`,
+//! Run directory layout: `config.toml`, `run.json`, `data/`,
 //! `checkpoints/`, `metrics.csv`, `samples/`, `eval/`. All files are written atomically.
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
 
-/// Write `bytes` to `path` atomically (temporary file in the same directory, then rename).
+/// Write `bytes` to `path` atomically: a hidden temporary file in the same directory
+/// (`.<name>.<random>.tmp`), synced, then renamed over `path`. The file gets the mode a plain
+/// `File::create` gets (`0o666` less the umask): the mode is passed to `open(2)`, which applies
+/// the umask, instead of the temporary file's usual `0o600`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // NamedTempFile creates 0600 files; written results are ordinary files
-        let _ = tmp
-            .as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    theory::fsio::write_atomic(path, bytes).map_err(|e| Error::io(path, e))
 }
 
 /// `run.json`: what produced the run.
@@ -40,6 +25,41 @@ pub struct RunInfo {
     pub burn_version: String,
     pub parameters: usize,
     pub command: String,
+}
+
+/// What [`RunDir::create_new`] found in the folder before it made the run directory.
+#[derive(Clone, Debug)]
+pub struct NewRun {
+    root_existed: bool,
+    existing: Vec<std::ffi::OsString>,
+}
+
+impl NewRun {
+    /// Take back a failed fresh start: when `run` holds no checkpoint, remove the folder if this
+    /// start created it, else the entries this start added to it. Returns whether anything was
+    /// removed; a run with a checkpoint is kept (it can be resumed).
+    pub fn undo(&self, run: &RunDir) -> bool {
+        if run.latest_checkpoint().is_some() {
+            return false;
+        }
+        if !self.root_existed {
+            return std::fs::remove_dir_all(&run.root).is_ok();
+        }
+        let mut removed = false;
+        for e in std::fs::read_dir(&run.root).into_iter().flatten().flatten() {
+            if self.existing.contains(&e.file_name()) {
+                continue;
+            }
+            let p = e.path();
+            let r = if e.file_type().is_ok_and(|t| t.is_dir()) {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+            removed |= r.is_ok();
+        }
+        removed
+    }
 }
 
 /// One run directory.
@@ -58,6 +78,29 @@ impl RunDir {
         Ok(RunDir {
             root: root.to_path_buf(),
         })
+    }
+    /// Create `root` and its sub-directories for a fresh run, recording what existed before so
+    /// that a start that fails before its first checkpoint can take back what it made
+    /// ([`NewRun::undo`]).
+    pub fn create_new(root: &Path) -> Result<(Self, NewRun)> {
+        let root_existed = root.exists();
+        let existing = if root_existed {
+            std::fs::read_dir(root)
+                .map_err(|e| Error::io(root, e))?
+                .flatten()
+                .map(|e| e.file_name())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let run = Self::create(root)?;
+        Ok((
+            run,
+            NewRun {
+                root_existed,
+                existing,
+            },
+        ))
     }
     /// Open an existing run directory (must contain `config.toml`).
     pub fn open(root: &Path) -> Result<Self> {

@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::io::Write;
+use std::fmt::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -53,14 +53,52 @@ pub fn steps_per_epoch(n: usize, batch: usize) -> u64 {
     n.div_ceil(batch) as u64
 }
 
-/// Total optimiser steps of a run on `n` images.
+/// Optimiser steps that `train.epochs` allows on `n` images.
+pub fn steps_by_epochs(cfg: &RunConfig, n: usize) -> u64 {
+    steps_per_epoch(n, cfg.train.batch_size).saturating_mul(cfg.train.epochs as u64)
+}
+
+/// Total optimiser steps of a run on `n` images: `train.epochs` epochs, or `train.max_steps`
+/// if that is positive and comes first.
 pub fn total_steps(cfg: &RunConfig, n: usize) -> u64 {
-    let by_epochs = steps_per_epoch(n, cfg.train.batch_size) * cfg.train.epochs as u64;
+    let by_epochs = steps_by_epochs(cfg, n);
     if cfg.train.max_steps > 0 {
         by_epochs.min(cfg.train.max_steps)
     } else {
         by_epochs
     }
+}
+
+/// Why a run of `cfg` on `n` images stops where it does, e.g. "train.epochs = 2 epochs of 8
+/// steps" or "train.max_steps = 400".
+pub fn stop_reason(cfg: &RunConfig, n: usize) -> String {
+    let by_epochs = steps_by_epochs(cfg, n);
+    if cfg.train.max_steps > 0 && cfg.train.max_steps <= by_epochs {
+        format!("train.max_steps = {}", cfg.train.max_steps)
+    } else {
+        format!(
+            "train.epochs = {} epochs of {} steps (batch {} of {n} images)",
+            cfg.train.epochs,
+            steps_per_epoch(n, cfg.train.batch_size),
+            cfg.train.batch_size
+        )
+    }
+}
+
+/// Make a run of `cfg` stop after exactly `steps` optimiser steps (`train --max-steps`): sets
+/// `train.max_steps` and, when `train.epochs` would end the run sooner, raises `train.epochs`
+/// to the epochs `steps` need. Returns the previous epochs when they were raised. `steps` = 0
+/// leaves the stopping point to `train.epochs`.
+pub fn set_max_steps(cfg: &mut RunConfig, steps: u64) -> Option<usize> {
+    cfg.train.max_steps = steps;
+    let n = cfg.data.n_train;
+    if steps == 0 || steps_by_epochs(cfg, n) >= steps {
+        return None;
+    }
+    let spe = steps_per_epoch(n, cfg.train.batch_size).max(1);
+    let old = cfg.train.epochs;
+    cfg.train.epochs = usize::try_from(steps.div_ceil(spe)).unwrap_or(usize::MAX);
+    Some(old)
 }
 
 /// Indices of the batch of step `step`.
@@ -135,7 +173,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         path: &std::path::Path,
         device: &B::Device,
     ) -> Result<Self> {
-        let cfg = ckpt.config()?;
+        let cfg = ckpt.ddpm_config(path)?;
         let mut t = Self::new(&cfg, device);
         ckpt.check_shapes(&t.shapes, path)?;
         let group = |name: &str| ckpt.require_group(name, path);
@@ -151,7 +189,7 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// Warm start (`train.init_from`): weights from `ckpt` (group `params`, else `ema`), EMA =
     /// those weights, zero moments, step 0. The model config and image size must match.
     pub fn warm_start(&mut self, ckpt: &Checkpoint, path: &std::path::Path) -> Result<()> {
-        let src = ckpt.config()?;
+        let src = ckpt.ddpm_config(path)?;
         if src.model != self.cfg.model || src.image_size != self.cfg.image_size {
             return Err(Error::Checkpoint {
                 path: path.to_path_buf(),
@@ -267,31 +305,52 @@ pub struct TrainOptions {
 /// What a finished (or stopped) training call did.
 #[derive(Clone, Debug)]
 pub struct TrainSummary {
+    /// Optimiser steps done in all (this call's and earlier ones').
     pub steps: u64,
+    /// Optimiser steps done by this call (0 when resuming a finished run).
+    pub new_steps: u64,
     pub total_steps: u64,
     pub seconds: f64,
-    pub last_loss: f32,
+    /// (step, loss): this call's last step, or when it took none the last row of
+    /// `metrics.csv` (the mean loss of its logging window); `None` when neither exists.
+    pub last_loss: Option<(u64, f32)>,
     pub last_checkpoint: Option<PathBuf>,
 }
 
-fn truncate_metrics(path: &std::path::Path, keep_upto: u64) -> Result<()> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Ok(());
-    };
+const METRICS_HEADER: &str = "step,loss,lr,images_per_s";
+
+/// The rows of `metrics.csv` up to step `keep_upto` (with its header line).
+fn read_metrics(path: &std::path::Path, keep_upto: u64) -> String {
     let mut out = String::new();
-    for (i, line) in text.lines().enumerate() {
-        let keep = i == 0
-            || line
-                .split(',')
-                .next()
-                .and_then(|s| s.parse::<u64>().ok())
-                .is_some_and(|s| s <= keep_upto);
-        if keep {
-            out.push_str(line);
-            out.push('\n');
+    if let Ok(text) = std::fs::read_to_string(path) {
+        for (i, line) in text.lines().enumerate() {
+            let keep = i == 0
+                || line
+                    .split(',')
+                    .next()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .is_some_and(|s| s <= keep_upto);
+            if keep {
+                out.push_str(line);
+                out.push('\n');
+            }
         }
     }
-    crate::rundir::write_atomic(path, out.as_bytes())
+    if out.is_empty() {
+        out.push_str(METRICS_HEADER);
+        out.push('\n');
+    }
+    out
+}
+
+/// (step, loss) of the last data row of a metrics CSV text.
+fn last_logged_loss(metrics: &str) -> Option<(u64, f32)> {
+    metrics.lines().rev().find_map(|line| {
+        let mut cells = line.split(',');
+        let step = cells.next()?.parse().ok()?;
+        let loss = cells.next()?.parse().ok()?;
+        Some((step, loss))
+    })
 }
 
 /// Train `trainer` on NCHW images `data` (`n` images) until the configured number of steps,
@@ -314,17 +373,10 @@ pub fn train<B: AutodiffBackend>(
         )));
     }
     let total = total_steps(&cfg, n);
+    // metrics.csv is rewritten whole (atomically) at every logged row
     let metrics = run.metrics_path();
-    truncate_metrics(&metrics, trainer.step)?;
-    let new_file = !metrics.exists();
-    let mut mf = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&metrics)
-        .map_err(|e| Error::io(&metrics, e))?;
-    if new_file {
-        writeln!(mf, "step,loss,lr,images_per_s").map_err(|e| Error::io(&metrics, e))?;
-    }
+    let mut metrics_text = read_metrics(&metrics, trainer.step);
+    crate::rundir::write_atomic(&metrics, metrics_text.as_bytes())?;
     let pb = if opts.quiet {
         ProgressBar::hidden()
     } else {
@@ -344,7 +396,8 @@ pub fn train<B: AutodiffBackend>(
     let mut window = Instant::now();
     let start = Instant::now();
     let start_seconds = trainer.train_seconds;
-    let mut last_loss = f32::NAN;
+    let first_step = trainer.step;
+    let mut last_loss = None;
     while trainer.step < total && opts.stop_at.is_none_or(|k| trainer.step < k) {
         let lr = tc.lr_at(trainer.step + 1, total);
         let idx = batch_indices(cfg.seed, trainer.step, n, tc.batch_size);
@@ -364,7 +417,7 @@ pub fn train<B: AutodiffBackend>(
             Err(e) => return Err(e),
         };
         trainer.train_seconds = start_seconds + start.elapsed().as_secs_f64();
-        last_loss = loss;
+        last_loss = Some((trainer.step, loss));
         acc += loss as f64;
         acc_n += 1;
         acc_imgs += idx.len();
@@ -373,15 +426,15 @@ pub fn train<B: AutodiffBackend>(
             let dt = window.elapsed().as_secs_f64().max(1e-9);
             let mean = acc / acc_n as f64;
             writeln!(
-                mf,
+                metrics_text,
                 "{},{:.6},{},{:.3}",
                 trainer.step,
                 mean,
                 lr,
                 acc_imgs as f64 / dt
             )
-            .map_err(|e| Error::io(&metrics, e))?;
-            mf.flush().map_err(|e| Error::io(&metrics, e))?;
+            .map_err(|e| Error::Other(e.to_string()))?;
+            crate::rundir::write_atomic(&metrics, metrics_text.as_bytes())?;
             pb.set_message(format!("loss {mean:.4}"));
             (acc, acc_n, acc_imgs) = (0.0, 0, 0);
             window = Instant::now();
@@ -396,9 +449,10 @@ pub fn train<B: AutodiffBackend>(
     pb.finish_and_clear();
     Ok(TrainSummary {
         steps: trainer.step,
+        new_steps: trainer.step - first_step,
         total_steps: total,
         seconds: start.elapsed().as_secs_f64(),
-        last_loss,
+        last_loss: last_loss.or_else(|| last_logged_loss(&metrics_text)),
         last_checkpoint: last_ckpt,
     })
 }

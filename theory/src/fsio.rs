@@ -15,16 +15,23 @@ fn parent_of(path: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
-/// A named temporary file in `dir` whose mode follows the umask like `File::create`.
-pub fn tempfile_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+/// A named temporary file beside `path` (hidden: `.<file name>.<random>.tmp`) whose mode
+/// follows the umask like `File::create` (the mode is passed to `open(2)`, which applies it).
+pub fn tempfile_for(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let prefix = format!(
+        ".{}.",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".tmp-");
+    builder.prefix(&prefix).suffix(".tmp");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
-    builder.tempfile_in(dir)
+    builder.tempfile_in(parent_of(path))
 }
 
 /// Write `path` atomically through `fill`, creating its parent folder.
@@ -36,9 +43,8 @@ pub fn write_atomic_with<F>(path: &Path, fill: F) -> std::io::Result<()>
 where
     F: FnOnce(&mut dyn Write) -> std::io::Result<()>,
 {
-    let dir = parent_of(path);
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile_in(dir)?;
+    std::fs::create_dir_all(parent_of(path))?;
+    let mut tmp = tempfile_for(path)?;
     {
         let mut w = BufWriter::new(tmp.as_file_mut());
         fill(&mut w)?;

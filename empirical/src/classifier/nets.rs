@@ -1,4 +1,5 @@
-//! Classifier networks (Sec. 5, App. G.1/G.2): MLP (3*32*32 -> 512 -> 128 -> 3), ResNet-8 (conv
+//! Classifier networks (Sec. 5, App. G.1/G.2): MLP (input centred per image, 3*32*32 -> 512 ->
+//! 128 -> 3; NT-Xent on the last hidden layer before its ReLU), ResNet-8 (conv
 //! stem + 3 residual stages of 2 convs + linear head = 8 weight layers) and a U-Net encoder
 //! classifier (the U-Net's down path: double convs + max-pool, time embedding added per block,
 //! optional self-attention, global average pool, linear head). With `noisy`, the classifier is
@@ -73,6 +74,26 @@ impl<B: Backend> Block<B> {
             relu(h)
         }
     }
+}
+
+/// `x - mean_{h,w}(x)` per image and channel, the MLP's parameter-free input normalisation.
+///
+/// The contrastive images are mostly flat background (Sec. 5 sets on the [-1, 1] scale: mean
+/// pixel about 0.9, the mean image carries about 95 % of the input energy), so without it every
+/// first-layer pre-activation w.x + b is dominated by one input-independent term. AdamW moves
+/// each weight by about lr per step, which shifts that term by up to lr * ||mean image||_1
+/// (0.7 at lr 1e-3 on 16x16 inputs) for every image at once, several times the between-image
+/// spread of a unit; units are then switched off on every image, receive no gradient again, and
+/// the whole layer ends dead (constant logits, the loss back at its chance value). The conv
+/// classifiers normalise per image after their first convolution (GroupNorm) instead.
+fn centre_per_image<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let [n, c, h, w] = x.dims();
+    let mean = x
+        .clone()
+        .reshape([n, c, h * w])
+        .mean_dim(2)
+        .reshape([n, c, 1, 1]);
+    x - mean
 }
 
 /// A 3-class classifier; which fields are set depends on the architecture.
@@ -160,19 +181,26 @@ impl<B: Backend> Classifier<B> {
         ))))
     }
 
-    /// `(z, logits)`: z `[N, d]` is the representation NT-Xent acts on (Eq. 9; last hidden layer
-    /// of the MLP, global-average-pooled features of the conv nets), logits `[N, 3]`.
+    /// `(z, logits)`: z `[N, d]` is the representation NT-Xent acts on (Eq. 9), logits `[N, 3]`.
+    /// MLP: z is the last hidden layer before its ReLU (the linear output of a projection head, as
+    /// in SimCLR's NT-Xent) and the head reads ReLU(z). On ReLU outputs every cosine lies in
+    /// [0, 1], so the negatives' term of Eq. 9 can only fall by switching units off, which drives
+    /// the layer into the dead-unit state where the loss is stuck at log 3 + lambda log(B - 1).
+    /// Conv nets: z is the global-average-pooled last block (GroupNorm, zero mean per image and
+    /// group before the ReLU, keeps every group active on every image).
+    /// The MLP sees its input centred per image and channel ([`centre_per_image`]).
     /// `t` (0-based step indices) is ignored by clean classifiers.
     pub fn forward_features(&self, x: Tensor<B, 4>, t: &[usize]) -> (Tensor<B, 2>, Tensor<B, 2>) {
         let [n, ch, hh, ww] = x.dims();
         let device = x.device();
         let emb = self.emb(t, n, &device);
-        let z = if let (Some(f1), Some(f2)) = (&self.fc1, &self.fc2) {
-            let mut h = f1.forward2(x.reshape([n, ch * hh * ww]));
+        let (z, feat) = if let (Some(f1), Some(f2)) = (&self.fc1, &self.fc2) {
+            let mut h = f1.forward2(centre_per_image(x).reshape([n, ch * hh * ww]));
             if let (Some(p), Some(e)) = (&self.fc_temb, &emb) {
                 h = h + p.forward2(e.clone());
             }
-            relu(f2.forward2(relu(h)))
+            let pre = f2.forward2(relu(h));
+            (pre.clone(), relu(pre))
         } else {
             let mut h = x;
             let unet = self.stem.is_none();
@@ -195,9 +223,10 @@ impl<B: Backend> Classifier<B> {
                 h = a.forward(h);
             }
             let [n, c, hh, ww] = h.dims();
-            h.reshape([n, c, hh * ww]).mean_dim(2).reshape([n, c])
+            let pooled = h.reshape([n, c, hh * ww]).mean_dim(2).reshape([n, c]);
+            (pooled.clone(), pooled)
         };
-        let logits = self.head.forward2(z.clone());
+        let logits = self.head.forward2(feat);
         (z, logits)
     }
 

@@ -443,6 +443,7 @@ pub fn load_classifier<B: Backend>(
     device: &B::Device,
 ) -> Result<(ClassifierConfig, Classifier<B>)> {
     let p = checkpoint_path(path)?;
+    crate::checkpoint::expect_kind(&p, crate::checkpoint::CheckpointKind::Classifier)?;
     let ck = Checkpoint::load(&p)?;
     let cfg = ClassifierConfig::from_resolved_toml(&ck.header.config, &p.display().to_string())?;
     let model = Classifier::<B>::new(&cfg, &mut init_rng(cfg.seed), device);
