@@ -1,6 +1,6 @@
 //! Criterion benches of the burn DDPM on the CPU backend (flex): one training step (images/s) and
-//! one ancestral sampling step, for the `cpu` and the `paper` U-Net configs (issue 5), and one
-//! classifier-guided sampling step with the same preset's noise-aware U-Net classifier (issue 6).
+//! one ancestral sampling step, for the `cpu` and the `paper` U-Net configs, and one
+//! classifier-guided sampling step with the same preset's noise-aware U-Net classifier.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use empirical::bench_support::{bench_config, GuidedSampleBench, SampleBench, TrainBench};

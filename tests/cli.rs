@@ -1,5 +1,5 @@
 //! Workspace-level test: every binary of the suite rejects bad input with a clear message and a
-//! non-zero exit code, never a panic (issue 8: unknown task, bad flag value, missing file).
+//! non-zero exit code, never a panic (unknown task, bad flag value, missing file).
 //!
 //! The binaries are looked up next to this test's own executable (`target/<profile>/`), where
 //! `cargo test --workspace` builds them.
@@ -119,7 +119,7 @@ fn missing_files_are_reported_by_path() {
 
 #[test]
 fn mitigation_commands_reject_bad_input() {
-    // Section 5 commands (issue 6): unknown task, bad guidance value, missing files
+    // Section 5 commands: unknown task, bad guidance value, missing files
     fails_with("empirical", &["mitigate", "--task", "E"], 2, "task");
     fails_with(
         "empirical",

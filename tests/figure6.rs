@@ -1,4 +1,4 @@
-//! Workspace-level test: theory -> Figure 6 data -> plot files (issue 8).
+//! Workspace-level test: theory -> Figure 6 data -> plot files.
 
 use plots::fig6::Figure6;
 use plots::theory_data::psi_panels;

@@ -1,5 +1,5 @@
 //! Workspace-level test: the main job's code path (`empirical run`) at a tiny size, from data
-//! generation through training, sampling and evaluation, to the bridge table (issue 8).
+//! generation through training, sampling and evaluation, to the bridge table.
 
 use bridge::experiment_side::scan_runs;
 use empirical::backend::CpuAutodiff;

@@ -1,4 +1,4 @@
-//! Workspace-level test: generate a task -> evaluate it -> bridge table (issue 8).
+//! Workspace-level test: generate a task -> evaluate it -> bridge table.
 //!
 //! The evaluator's Eq. 4 numbers must reach the bridge table unchanged: both sides call
 //! `bridge::eq4_error`, and the bridge reads the evaluator's `results.json` from a run folder.

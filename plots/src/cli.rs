@@ -54,7 +54,7 @@ pub struct Args {
         default_value = "paper,score"
     )]
     pub conventions: Vec<String>,
-    /// Floor study (issue 9): `floor.csv` written by `theory floor --out DIR`.
+    /// Floor study: `floor.csv` written by `theory floor --out DIR`.
     #[arg(long, global = true, default_value = "out/floor/floor.csv")]
     pub floor_csv: PathBuf,
     /// Figure 3: generated training images per task.
@@ -81,7 +81,7 @@ pub enum Which {
     Fig8,
     /// Figures 9-10: annotated samples of each run.
     Grid,
-    /// Issue 9: rule error against width per architecture, from `theory floor`'s CSV.
+    /// Rule error against width per architecture, from `theory floor`'s CSV.
     Floor,
 }
 

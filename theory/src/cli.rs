@@ -37,7 +37,7 @@ pub enum Command {
     Fig6(Common),
     /// Time one App. F Monte Carlo epoch (n data x n_eps noises) at the initialisation.
     McEpoch(McArgs),
-    /// Issue 9: per-patch vs joint vs structured networks, rule-aware objective, Bayes-optimal
+    /// Per-patch vs joint vs structured networks, rule-aware objective, Bayes-optimal
     /// reference; writes floor.csv, floor_lambda.csv, floor.json into --out.
     Floor(crate::floor::FloorArgs),
 }

@@ -1,4 +1,4 @@
-//! What removes the constant rule error (issue 9; paper Sec. 5.2 and conclusion leave it open)?
+//! What removes the constant rule error (paper Sec. 5.2 and conclusion leave it open)?
 //!
 //! Every predictor here is written as s(x) = -x/beta_t^2 + g(x) on the first two patches,
 //! x = [x^(1); x^(2)] in R^{2d}, and is compared with the Bayes-optimal predictor of the DSM loss
@@ -15,14 +15,19 @@
 //!
 //! psi_t(x) = <g(x), [u; v]> (Def. 4.3) and the rule error E[(psi_t - alpha_t/beta_t^2)^2].
 //!
-//! - [`joint`]: two-layer network g(x) = W^T sigma(W x) on [x^(1); x^(2)] (optionally with Eq. 1's
-//!   per-patch block mask: the baseline), and an untied joint network with biases ([`JointMlp`]);
+//! - [`bayes`]: the references by quadrature: L* = 2 K E Var(zeta | x_t), the trivial predictor
+//!   (prior mean only) and the per-patch limit (each patch's posterior mean from that patch alone,
+//!   the DSM optimum of every per-patch network);
+//! - [`joint`]: the ablation corners. Two switches: per patch (Eq. 1's block mask) or joint input,
+//!   and tied bias-free g(x) = W^T sigma(W x) ([`JointNet`]) or untied g(x) = A^T sigma(W x + b) + c
+//!   ([`JointMlp`], with or without biases);
 //! - [`structured`]: g = (alpha/beta^2)[G u; H v] with G, H softmax-over-nodes functions of
 //!   (<x^(1),u>, <x^(2),v>), with and without G + H = 1 built in;
-//! - [`objective`]: fixed seeded samples, DSM excess + lambda * rule penalty, gradient descent with
-//!   Armijo backtracking and a ||grad|| certificate;
+//! - [`objective`]: fixed seeded samples, DSM excess + lambda * rule penalty, gradient descent or
+//!   L-BFGS with Armijo backtracking and a ||grad|| certificate;
 //! - [`table`]: the results table (`theory floor`).
 
+pub mod bayes;
 pub mod joint;
 pub mod objective;
 pub mod structured;
@@ -31,10 +36,11 @@ pub mod table;
 #[cfg(test)]
 mod tests;
 
+pub use bayes::{BayesLimits, Information, PosteriorExpectations, PosteriorPredictor};
 pub use joint::{JointMlp, JointNet};
 pub use objective::{
-    dsm_objective, evaluate, objective, train_floor, BayesReference, FloorEval, FloorGd,
-    FloorSample, GdReport, Predictor,
+    bayes_loss_factor, dsm_objective, evaluate, objective, train_floor, BayesReference, FloorEval,
+    FloorGd, FloorSample, GdReport, Predictor,
 };
 pub use structured::StructuredNet;
 pub use table::{

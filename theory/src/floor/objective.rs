@@ -1,5 +1,5 @@
 //! Fixed seeded samples of x_t with the Bayes-optimal g*(x_t), the (rule-aware) DSM objective and
-//! gradient descent with a stationarity certificate (see [`crate::floor`]).
+//! gradient descent or L-BFGS with a stationarity certificate (see [`crate::floor`]).
 use crate::data::TwoPatchModel;
 use crate::error::{invalid, Result, TheoryError};
 use crate::loss::Convention;
@@ -11,8 +11,13 @@ use serde::{Deserialize, Serialize};
 
 /// A learned part g(x) in R^{2d} of s(x) = -x/beta^2 + g(x), with a vector-Jacobian product.
 pub trait Predictor {
-    /// number of trainable parameters
+    /// length of the parameter vector (and of the gradient)
     fn n_params(&self) -> usize;
+    /// number of trainable parameters (entries fixed at 0 by a block mask or a switched-off bias are
+    /// in the parameter vector with zero gradient but not counted)
+    fn n_trainable(&self) -> usize {
+        self.n_params()
+    }
     /// parameters as a flat vector
     fn params(&self) -> Vec<f64>;
     /// set parameters from a flat vector (same layout as [`Predictor::params`])
@@ -39,6 +44,8 @@ pub struct FloorSample {
     pub gstar: Vec<DVector<f64>>,
     /// Eq. 2 target T = alpha c f / beta^2 + kappa eps (E[T | x_t] = g*(x_t))
     pub target: Vec<DVector<f64>>,
+    /// Var(zeta | x_t) (same posterior as g*), for the Rao-Blackwellised Bayes loss
+    pub post_var: Vec<f64>,
 }
 
 impl FloorSample {
@@ -63,9 +70,13 @@ impl FloorSample {
         let mut x = Vec::with_capacity(n);
         let mut gstar = Vec::with_capacity(n);
         let mut target = Vec::with_capacity(n);
+        let mut post_var = Vec::with_capacity(n);
         for _ in 0..n {
             let s = model.sample_xt(level, rng);
-            let (m1, m2) = sc.posterior_means(&s.xt_1, &s.xt_2)?;
+            let post = sc.posterior(&s.xt_1, &s.xt_2)?;
+            let m1: f64 = post.iter().map(|(z, p)| p * z).sum();
+            let m2: f64 = post.iter().map(|(z, p)| p * (1.0 - z)).sum();
+            post_var.push(post.iter().map(|(z, p)| p * (z - m1).powi(2)).sum());
             let xv = DVector::from_iterator(2 * d, s.xt_1.iter().chain(&s.xt_2).copied());
             let mean_part = DVector::from_iterator(
                 2 * d,
@@ -92,6 +103,7 @@ impl FloorSample {
             x,
             gstar,
             target,
+            post_var,
         })
     }
 
@@ -166,7 +178,7 @@ pub fn dsm_objective(pred: &dyn Predictor, sample: &FloorSample) -> (f64, Vec<f6
     (dsm / n, grad)
 }
 
-/// Gradient-descent settings for [`train_floor`].
+/// Descent settings for [`train_floor`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FloorGd {
     /// initial step
@@ -175,6 +187,9 @@ pub struct FloorGd {
     pub max_iters: usize,
     /// stop when ||grad J|| <= grad_tol
     pub grad_tol: f64,
+    /// 0: gradient descent; k >= 1: L-BFGS with the last k curvature pairs
+    #[serde(default)]
+    pub memory: usize,
 }
 
 impl Default for FloorGd {
@@ -183,6 +198,7 @@ impl Default for FloorGd {
             lr: 0.1,
             max_iters: 2000,
             grad_tol: 1e-6,
+            memory: 0,
         }
     }
 }
@@ -200,8 +216,9 @@ pub struct GdReport {
     pub converged: bool,
 }
 
-/// Gradient descent on [`objective`] with Armijo backtracking (halve on failure, x1.25 on success);
-/// deterministic. Errors on NaN/inf.
+/// Minimise [`objective`] on the fixed sample: gradient descent with Armijo backtracking (halve on
+/// failure, x1.25 on success) when `cfg.memory == 0`, else [`train_lbfgs`]; deterministic. Errors on
+/// NaN/inf. The certificate is ||grad J|| at the returned weights.
 pub fn train_floor(
     pred: &mut dyn Predictor,
     sample: &FloorSample,
@@ -213,6 +230,9 @@ pub fn train_floor(
     }
     if !(lambda.is_finite() && lambda >= 0.0) {
         return Err(invalid("lambda", format!("must be >= 0, got {lambda}")));
+    }
+    if cfg.memory > 0 {
+        return train_lbfgs(pred, sample, lambda, cfg);
     }
     let mut p = pred.params();
     let (mut j, mut g, _, _) = objective(pred, sample, lambda);
@@ -246,6 +266,108 @@ pub fn train_floor(
         if !accepted {
             pred.set_params(&p);
             break; // no decrease possible at machine precision: stop, certificate tells
+        }
+    }
+    pred.set_params(&p);
+    let gn = norm(&g);
+    Ok(GdReport {
+        iters,
+        objective: j,
+        grad_norm: gn,
+        converged: gn <= cfg.grad_tol,
+    })
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// L-BFGS (Nocedal & Wright, Alg. 7.4 two-loop recursion, H_0 = (s^T y / y^T y) I) with Armijo
+/// backtracking from the unit step (the first step, and any after a reset, is steepest descent from
+/// `cfg.lr`); a curvature pair is kept only when s^T y > 1e-12 ||s|| ||y||; a direction that is not a
+/// descent direction, or a line search that fails, clears the memory and retries steepest descent
+/// once before stopping.
+fn train_lbfgs(
+    pred: &mut dyn Predictor,
+    sample: &FloorSample,
+    lambda: f64,
+    cfg: &FloorGd,
+) -> Result<GdReport> {
+    let mut p = pred.params();
+    let (mut j, mut g, _, _) = objective(pred, sample, lambda);
+    let norm = |g: &[f64]| dot(g, g).sqrt();
+    let mut hist: std::collections::VecDeque<(Vec<f64>, Vec<f64>, f64)> =
+        std::collections::VecDeque::new();
+    let mut iters = 0;
+    let mut sd_lr = cfg.lr;
+    while iters < cfg.max_iters && norm(&g) > cfg.grad_tol {
+        if !j.is_finite() {
+            return Err(TheoryError::Diverged {
+                iter: iters,
+                reason: format!("objective {j}"),
+            });
+        }
+        // two-loop recursion: d = -H g
+        let mut q = g.clone();
+        let mut alphas = Vec::with_capacity(hist.len());
+        for (sv, yv, rho) in hist.iter().rev() {
+            let a = rho * dot(sv, &q);
+            q.iter_mut().zip(yv).for_each(|(qi, yi)| *qi -= a * yi);
+            alphas.push(a);
+        }
+        let (step0, mut dir) = match hist.back() {
+            Some((sv, yv, _)) => {
+                let gamma = dot(sv, yv) / dot(yv, yv);
+                q.iter_mut().for_each(|qi| *qi *= gamma);
+                for ((sv, yv, rho), a) in hist.iter().zip(alphas.iter().rev()) {
+                    let b = rho * dot(yv, &q);
+                    q.iter_mut()
+                        .zip(sv)
+                        .for_each(|(qi, si)| *qi += (a - b) * si);
+                }
+                (1.0, q.iter().map(|v| -v).collect::<Vec<f64>>())
+            }
+            None => (sd_lr, g.iter().map(|v| -v).collect()),
+        };
+        let mut slope = dot(&g, &dir);
+        if slope.is_nan() || slope >= 0.0 {
+            hist.clear();
+            dir = g.iter().map(|v| -v).collect();
+            slope = -dot(&g, &g);
+        }
+        let mut step = if hist.is_empty() { sd_lr } else { step0 };
+        let mut accepted = None;
+        for _ in 0..60 {
+            let cand: Vec<f64> = p.iter().zip(&dir).map(|(a, b)| a + step * b).collect();
+            pred.set_params(&cand);
+            let (jc, gc, _, _) = objective(pred, sample, lambda);
+            if jc.is_finite() && jc <= j + 1e-4 * step * slope {
+                accepted = Some((cand, jc, gc));
+                break;
+            }
+            step *= 0.5;
+        }
+        iters += 1;
+        match accepted {
+            Some((cand, jc, gc)) => {
+                if hist.is_empty() {
+                    sd_lr = step * 1.25;
+                }
+                let sv: Vec<f64> = cand.iter().zip(&p).map(|(a, b)| a - b).collect();
+                let yv: Vec<f64> = gc.iter().zip(&g).map(|(a, b)| a - b).collect();
+                let sy = dot(&sv, &yv);
+                if sy > 1e-12 * norm(&sv) * norm(&yv) {
+                    if hist.len() == cfg.memory {
+                        hist.pop_front();
+                    }
+                    hist.push_back((sv, yv, 1.0 / sy));
+                }
+                p = cand;
+                j = jc;
+                g = gc;
+            }
+            None if !hist.is_empty() => hist.clear(),
+            None => break, // no decrease at machine precision: stop, the certificate tells
         }
     }
     pred.set_params(&p);
@@ -308,15 +430,30 @@ fn from_psi(ex: &[f64], psi: &[f64], tgt: f64) -> FloorEval {
     }
 }
 
-/// The Bayes-optimal predictor g* on a sample: its Eq. 2 loss L* (patches 1, 2) and rule error.
+/// The Bayes-optimal predictor g* on a sample: its Eq. 2 loss L* (patches 1, 2) two ways, and its
+/// rule error; with the quadrature references of [`crate::floor::bayes`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BayesReference {
-    /// L* = E||g*(x_t) - T||^2 (Monte Carlo)
+    /// L* = mean ||g*(x_i) - T_i||^2 (plain Monte Carlo)
     pub dsm_loss: f64,
     /// its standard error
     pub dsm_loss_se: f64,
+    /// L* = mean 2 K Var(zeta | x_i) (Rao-Blackwellised: K = (alpha/beta^2)^2 score,
+    /// (alpha/beta)^2 paper; see [`crate::floor::bayes`])
+    pub dsm_loss_rb: f64,
+    /// its standard error
+    pub dsm_loss_rb_se: f64,
     /// rule error etc. of psi* (dsm_excess = 0 by definition)
     pub eval: FloorEval,
+}
+
+/// K of L* = 2 K E Var(zeta | x_t): (alpha/beta^2)^2 (score), (alpha/beta)^2 (paper).
+pub fn bayes_loss_factor(level: crate::schedule::NoiseLevel, conv: Convention) -> f64 {
+    let (al, be) = (level.alpha_t, level.beta_t);
+    match conv {
+        Convention::Score => (al / (be * be)).powi(2),
+        Convention::Paper => (al / be).powi(2),
+    }
 }
 
 impl BayesReference {
@@ -329,10 +466,15 @@ impl BayesReference {
             .map(|(g, t)| (g - t).norm_squared())
             .collect();
         let (dsm_loss, dsm_loss_se) = mean_se(&l);
+        let k2 = 2.0 * bayes_loss_factor(sample.level, sample.convention);
+        let rb: Vec<f64> = sample.post_var.iter().map(|v| k2 * v).collect();
+        let (dsm_loss_rb, dsm_loss_rb_se) = mean_se(&rb);
         let psi: Vec<f64> = sample.gstar.iter().map(|g| g.dot(&sample.f)).collect();
         Self {
             dsm_loss,
             dsm_loss_se,
+            dsm_loss_rb,
+            dsm_loss_rb_se,
             eval: from_psi(&vec![0.0; psi.len()], &psi, sample.level.target()),
         }
     }

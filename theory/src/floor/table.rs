@@ -1,7 +1,9 @@
-//! The results table of issue 9: architecture x width x convention x t -> DSM excess over the
-//! Bayes-optimal loss, bias, variance, rule error, ||grad|| certificate; and the rule-aware lambda sweep.
+//! The results table: architecture x width x convention x t -> DSM excess over the Bayes-optimal loss,
+//! bias, variance, rule error, ||grad|| certificate; the quadrature references of
+//! [`crate::floor::bayes`] as rows of width 0; and the rule-aware lambda sweep.
 use crate::data::TwoPatchModel;
 use crate::error::{invalid, Result, TheoryError};
+use crate::floor::bayes::{BayesLimits, Information, PosteriorPredictor};
 use crate::floor::joint::{JointMlp, JointNet};
 use crate::floor::objective::{
     evaluate, train_floor, BayesReference, FloorEval, FloorGd, FloorSample, GdReport, Predictor,
@@ -9,7 +11,6 @@ use crate::floor::objective::{
 use crate::floor::structured::StructuredNet;
 use crate::loss::Convention;
 use crate::network::Activation;
-use crate::rule::bayes_optimal_rule_error;
 use crate::schedule::{Schedule, MIN_CLI_T};
 use crate::zeta::ZetaLaw;
 use rand::SeedableRng;
@@ -28,6 +29,8 @@ pub struct FloorConfig {
     pub ts: Vec<f64>,
     /// conventions
     pub conventions: Vec<Convention>,
+    /// trained architectures, in table order (see [`ARCHITECTURES`])
+    pub architectures: Vec<String>,
     /// widths of the per-patch (units per patch) and joint (units in all) networks
     pub widths: Vec<usize>,
     /// node counts K of the structured networks
@@ -40,7 +43,10 @@ pub struct FloorConfig {
     pub n_eval: usize,
     /// Gauss nodes of D_zeta for the posterior means
     pub quad_nodes: usize,
-    /// gradient descent
+    /// references by quadrature: Gauss nodes of D_zeta (outer) and Gauss-Hermite nodes per noise
+    /// coordinate
+    pub ref_nodes: (usize, usize),
+    /// optimiser (L-BFGS with memory 10 by default; memory 0: gradient descent)
     pub gd: FloorGd,
     /// rule-aware objective: lambda grid
     pub lambdas: Vec<f64>,
@@ -57,16 +63,19 @@ impl Default for FloorConfig {
             zeta: ZetaLaw::Uniform { a: 0.2, b: 0.8 },
             ts: vec![0.2, 1.0],
             conventions: vec![Convention::Score, Convention::Paper],
+            architectures: ARCHITECTURES.iter().map(|a| a.to_string()).collect(),
             widths: vec![1, 2, 4, 8, 16, 32, 64],
             nodes: vec![1, 2, 4, 8, 16],
             activation: Activation::Relu,
             n_train: 512,
             n_eval: 4096,
             quad_nodes: 64,
+            ref_nodes: (48, 48),
             gd: FloorGd {
                 lr: 0.05,
                 max_iters: 1000,
                 grad_tol: 1e-6,
+                memory: 10,
             },
             lambdas: vec![0.0, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0],
             lambda_archs: vec![("per_patch".into(), 4), ("joint_mlp".into(), 16)],
@@ -75,14 +84,38 @@ impl Default for FloorConfig {
     }
 }
 
+/// Trained architectures: the four corners of the ablation (input per patch or joint x tied bias-free
+/// or untied with biases), the untied bias-free networks (the second switch split in two), and the
+/// score-form networks of [`StructuredNet`].
+/// - `per_patch`: Eq. 1, g^(p) = W_p^T sigma(W_p x^(p)), m units per patch ([`JointNet`] with mask);
+/// - `joint`: g = W^T sigma(W x), m units on [x^(1); x^(2)] ([`JointNet`]);
+/// - `per_patch_mlp`: g^(p) = A_p^T sigma(W_p x^(p) + b_p) + c_p, m units per patch ([`JointMlp`]);
+/// - `joint_mlp`: g = A^T sigma(W x + b) + c, m units ([`JointMlp`]);
+/// - `per_patch_untied`, `joint_untied`: the same without b, c (positively homogeneous for ReLU);
+/// - `structured_free`, `structured_sum1`: K softmax nodes ([`StructuredNet`]).
+pub const ARCHITECTURES: [&str; 8] = [
+    "per_patch",
+    "joint",
+    "per_patch_mlp",
+    "joint_mlp",
+    "per_patch_untied",
+    "joint_untied",
+    "structured_free",
+    "structured_sum1",
+];
+
+/// Reference rows of width 0 (no training): the Bayes-optimal g*, the per-patch optimum and the
+/// trivial predictor ([`crate::floor::bayes`]).
+pub const REFERENCES: [&str; 3] = ["bayes", "per_patch_bayes", "trivial"];
+
 /// One row of the table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FloorRow {
-    /// bayes | per_patch | joint | joint_mlp | structured_free | structured_sum1
+    /// one of [`REFERENCES`] or [`ARCHITECTURES`]
     pub architecture: String,
-    /// width m (per patch: units per patch; joint: units; structured: nodes K; bayes: 0)
+    /// width m (per patch: units per patch; joint: units; structured: nodes K; references: 0)
     pub width: usize,
-    /// trainable parameters
+    /// trainable parameters (entries fixed at 0 by a mask not counted)
     pub n_params: usize,
     /// paper | score
     pub convention: String,
@@ -104,14 +137,29 @@ pub struct FloorRow {
     pub rule_error: f64,
     /// standard error
     pub rule_error_se: f64,
-    /// ||grad J|| on the training sample at the end (0 for bayes)
+    /// mean ||g - g*||^2 on the training sample (below `dsm_excess` by more than the standard
+    /// errors: the fit is limited by the sample, not by the optimiser or the architecture)
+    pub train_dsm_excess: f64,
+    /// ||grad J|| on the training sample at the end (0 for references)
     pub grad_norm: f64,
-    /// GD iterations
+    /// optimiser iterations
     pub iters: usize,
     /// certificate below tolerance
     pub converged: bool,
-    /// Bayes loss L* of the setting (Monte Carlo, held-out sample)
+    /// reference rows: DSM excess by quadrature (empty for trained rows)
+    pub quad_dsm_excess: Option<f64>,
+    /// reference rows: rule error by quadrature (empty for trained rows)
+    pub quad_rule_error: Option<f64>,
+    /// Bayes loss L* = 2 K E Var(zeta | x_t) of the setting by quadrature
     pub bayes_dsm_loss: f64,
+    /// the same, Rao-Blackwellised Monte Carlo on the held-out sample
+    pub bayes_dsm_loss_mc: f64,
+    /// its standard error
+    pub bayes_dsm_loss_mc_se: f64,
+    /// the trivial predictor's loss 2 K Var zeta (quadrature; >= L*)
+    pub trivial_dsm_loss: f64,
+    /// DSM excess of the per-patch optimum (quadrature): no per-patch network goes below it
+    pub per_patch_floor: f64,
     /// closed-form Bayes rule error (0 score, 2 (1 + 1/beta)^2 paper)
     pub bayes_rule_error: f64,
 }
@@ -152,13 +200,17 @@ fn build(
             sigma0,
             &mut rng,
         )?),
-        "joint_mlp" => Box::new(JointMlp::init(
-            cfg.activation,
-            cfg.d,
-            width,
-            sigma0,
-            &mut rng,
-        )?),
+        "joint_mlp" | "per_patch_mlp" | "joint_untied" | "per_patch_untied" => {
+            Box::new(JointMlp::init_with(
+                cfg.activation,
+                cfg.d,
+                width,
+                arch.starts_with("per_patch"),
+                arch.ends_with("_mlp"),
+                sigma0,
+                &mut rng,
+            )?)
+        }
         "structured_free" | "structured_sum1" => Box::new(StructuredNet::init(
             sample.level,
             model.u.clone(),
@@ -170,48 +222,72 @@ fn build(
         o => {
             return Err(invalid(
                 "architecture",
-                format!(
-                    "unknown `{o}` (per_patch|joint|joint_mlp|structured_free|structured_sum1)"
-                ),
+                format!("unknown `{o}` ({})", ARCHITECTURES.join("|")),
             ))
         }
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn row(
-    arch: &str,
-    width: usize,
-    n_params: usize,
+/// What every row of one (convention, t) shares.
+struct Setting<'a> {
     conv: Convention,
     t: f64,
-    lambda: f64,
-    ev: &FloorEval,
-    gd: Option<&GdReport>,
-    bayes: &BayesReference,
-    bayes_rule: f64,
+    bayes: &'a BayesReference,
+    limits: &'a BayesLimits,
     target: f64,
-) -> FloorRow {
-    FloorRow {
-        architecture: arch.into(),
-        width,
-        n_params,
-        convention: conv.name().into(),
-        t,
-        lambda,
-        target,
-        dsm_excess: ev.dsm_excess,
-        dsm_excess_se: ev.dsm_excess_se,
-        bias: ev.bias,
-        variance: ev.variance,
-        rule_error: ev.rule_error,
-        rule_error_se: ev.rule_error_se,
-        grad_norm: gd.map_or(0.0, |g| g.grad_norm),
-        iters: gd.map_or(0, |g| g.iters),
-        converged: gd.is_none_or(|g| g.converged),
-        bayes_dsm_loss: bayes.dsm_loss,
-        bayes_rule_error: bayes_rule,
+}
+
+impl Setting<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn row(
+        &self,
+        arch: &str,
+        width: usize,
+        n_params: usize,
+        lambda: f64,
+        ev: &FloorEval,
+        train_excess: f64,
+        gd: Option<&GdReport>,
+        quad: Option<(f64, f64)>,
+    ) -> FloorRow {
+        FloorRow {
+            architecture: arch.into(),
+            width,
+            n_params,
+            convention: self.conv.name().into(),
+            t: self.t,
+            lambda,
+            target: self.target,
+            dsm_excess: ev.dsm_excess,
+            dsm_excess_se: ev.dsm_excess_se,
+            bias: ev.bias,
+            variance: ev.variance,
+            rule_error: ev.rule_error,
+            rule_error_se: ev.rule_error_se,
+            train_dsm_excess: train_excess,
+            grad_norm: gd.map_or(0.0, |g| g.grad_norm),
+            iters: gd.map_or(0, |g| g.iters),
+            converged: gd.is_none_or(|g| g.converged),
+            quad_dsm_excess: quad.map(|q| q.0),
+            quad_rule_error: quad.map(|q| q.1),
+            bayes_dsm_loss: self.limits.bayes_loss,
+            bayes_dsm_loss_mc: self.bayes.dsm_loss_rb,
+            bayes_dsm_loss_mc_se: self.bayes.dsm_loss_rb_se,
+            trivial_dsm_loss: self.limits.trivial_loss,
+            per_patch_floor: self.limits.per_patch_excess,
+            bayes_rule_error: self.limits.bayes_rule_error,
+        }
     }
+}
+
+fn arch_seed(seed: u64, arch: &str, width: usize) -> u64 {
+    seed_of(&[
+        seed,
+        3,
+        width as u64,
+        arch.len() as u64,
+        arch.as_bytes()[0] as u64,
+    ])
 }
 
 /// Train every architecture/width on a common fixed sample per (convention, t), evaluate on a
@@ -231,6 +307,21 @@ pub fn floor_table(cfg: &FloorConfig, progress: &mut dyn FnMut(&FloorRow)) -> Re
     if cfg.widths.contains(&0) || cfg.nodes.contains(&0) {
         return Err(invalid("width", "widths and node counts must be >= 1"));
     }
+    if cfg.ref_nodes.0 == 0 || cfg.ref_nodes.1 == 0 {
+        return Err(invalid("ref-nodes", "need >= 1 node of each rule"));
+    }
+    let known = |a: &str| ARCHITECTURES.contains(&a);
+    if let Some(a) = cfg
+        .architectures
+        .iter()
+        .chain(cfg.lambda_archs.iter().map(|(a, _)| a))
+        .find(|a| !known(a))
+    {
+        return Err(invalid(
+            "archs",
+            format!("unknown architecture `{a}` ({})", ARCHITECTURES.join("|")),
+        ));
+    }
     let model = TwoPatchModel::new(cfg.d, cfg.zeta.clone())?;
     let mut rows = Vec::new();
     let mut lambda_rows = Vec::new();
@@ -243,87 +334,88 @@ pub fn floor_table(cfg: &FloorConfig, progress: &mut dyn FnMut(&FloorRow)) -> Re
             let mut r2 = ChaCha8Rng::seed_from_u64(seed_of(&[cfg.seed, 2, ci as u64, ti as u64]));
             let eval = FloorSample::draw(&model, level, conv, cfg.n_eval, cfg.quad_nodes, &mut r2)?;
             let bayes = BayesReference::from_sample(&eval);
-            let bayes_rule =
-                bayes_optimal_rule_error(&model, level, conv, 2, cfg.quad_nodes, &mut r2)?
-                    .exact
-                    .mse;
-            let target = level.target();
-            let r = row(
-                "bayes",
-                0,
-                0,
+            let limits = BayesLimits::compute(
+                &model,
+                level,
+                conv,
+                cfg.ref_nodes.0,
+                cfg.ref_nodes.1,
+                cfg.quad_nodes,
+            )?;
+            let st = Setting {
                 conv,
                 t,
-                0.0,
-                &bayes.eval,
-                None,
-                &bayes,
-                bayes_rule,
-                target,
-            );
-            progress(&r);
-            rows.push(r);
-            let mut jobs: Vec<(&str, usize)> = Vec::new();
-            for &m in &cfg.widths {
-                jobs.push(("per_patch", m));
-                jobs.push(("joint", m));
-                jobs.push(("joint_mlp", m));
-            }
-            for &k in &cfg.nodes {
-                jobs.push(("structured_free", k));
-                jobs.push(("structured_sum1", k));
-            }
-            for (arch, width) in jobs {
-                let seed = seed_of(&[
-                    cfg.seed,
-                    3,
-                    width as u64,
-                    arch.len() as u64,
-                    arch.as_bytes()[0] as u64,
-                ]);
-                let mut net = build(arch, width, cfg, &model, &train, seed)?;
-                let gd = train_floor(net.as_mut(), &train, 0.0, &cfg.gd)?;
-                let ev = evaluate(net.as_ref(), &eval);
-                let r = row(
-                    arch,
-                    width,
-                    net.n_params(),
-                    conv,
-                    t,
-                    0.0,
-                    &ev,
-                    Some(&gd),
-                    &bayes,
-                    bayes_rule,
-                    target,
-                );
+                bayes: &bayes,
+                limits: &limits,
+                target: level.target(),
+            };
+            let refs = [
+                ("bayes", None, (0.0, limits.bayes_rule_error)),
+                (
+                    "per_patch_bayes",
+                    Some(Information::PerPatch),
+                    (limits.per_patch_excess, limits.per_patch_rule_error),
+                ),
+                (
+                    "trivial",
+                    Some(Information::Prior),
+                    (limits.trivial_excess(), limits.trivial_rule_error),
+                ),
+            ];
+            for (name, info, quad) in refs {
+                let (ev, tr) = match info {
+                    None => (bayes.eval, 0.0),
+                    Some(info) => {
+                        let p = PosteriorPredictor::new(&model, level, conv, info, cfg.quad_nodes);
+                        (evaluate(&p, &eval), evaluate(&p, &train).dsm_excess)
+                    }
+                };
+                let r = st.row(name, 0, 0, 0.0, &ev, tr, None, Some(quad));
                 progress(&r);
                 rows.push(r);
             }
+            for arch in &cfg.architectures {
+                let widths = if arch.starts_with("structured") {
+                    &cfg.nodes
+                } else {
+                    &cfg.widths
+                };
+                for &width in widths {
+                    let seed = arch_seed(cfg.seed, arch, width);
+                    let mut net = build(arch, width, cfg, &model, &train, seed)?;
+                    let gd = train_floor(net.as_mut(), &train, 0.0, &cfg.gd)?;
+                    let ev = evaluate(net.as_ref(), &eval);
+                    let tr = evaluate(net.as_ref(), &train).dsm_excess;
+                    let r = st.row(
+                        arch,
+                        width,
+                        net.n_trainable(),
+                        0.0,
+                        &ev,
+                        tr,
+                        Some(&gd),
+                        None,
+                    );
+                    progress(&r);
+                    rows.push(r);
+                }
+            }
             for (arch, width) in &cfg.lambda_archs {
-                let seed = seed_of(&[
-                    cfg.seed,
-                    3,
-                    *width as u64,
-                    arch.len() as u64,
-                    arch.as_bytes()[0] as u64,
-                ]);
+                let seed = arch_seed(cfg.seed, arch, *width);
                 for &lambda in &cfg.lambdas {
                     let mut net = build(arch, *width, cfg, &model, &train, seed)?;
                     let gd = train_floor(net.as_mut(), &train, lambda, &cfg.gd)?;
                     let ev = evaluate(net.as_ref(), &eval);
-                    let r = row(
+                    let tr = evaluate(net.as_ref(), &train).dsm_excess;
+                    let r = st.row(
                         arch,
                         *width,
-                        net.n_params(),
-                        conv,
-                        t,
+                        net.n_trainable(),
                         lambda,
                         &ev,
+                        tr,
                         Some(&gd),
-                        &bayes,
-                        bayes_rule,
-                        target,
+                        None,
                     );
                     progress(&r);
                     lambda_rows.push(r);
@@ -391,7 +483,14 @@ pub struct FloorArgs {
     /// comma-separated conventions (score,paper)
     #[arg(long, default_value = "score,paper")]
     pub conventions: String,
-    /// comma-separated widths of the per-patch and joint networks
+    /// comma-separated architectures to train (per_patch, joint, per_patch_mlp, joint_mlp,
+    /// per_patch_untied, joint_untied, structured_free, structured_sum1)
+    #[arg(
+        long,
+        default_value = "per_patch,joint,per_patch_mlp,joint_mlp,per_patch_untied,joint_untied,structured_free,structured_sum1"
+    )]
+    pub archs: String,
+    /// comma-separated widths of the per-patch (units per patch) and joint (units) networks
     #[arg(long, default_value = "1,2,4,8,16,32,64")]
     pub widths: String,
     /// comma-separated node counts K of the structured networks
@@ -406,9 +505,12 @@ pub struct FloorArgs {
     /// held-out sample size
     #[arg(long, default_value_t = 4096)]
     pub n_eval: usize,
-    /// GD iteration cap
+    /// iteration cap of the optimiser
     #[arg(long, default_value_t = 1000)]
     pub iters: usize,
+    /// 0: gradient descent with Armijo backtracking; k >= 1: L-BFGS with memory k
+    #[arg(long, default_value_t = 10)]
+    pub memory: usize,
     /// comma-separated lambda grid of the rule-aware objective
     #[arg(long, default_value = "0,0.001,0.01,0.1,1,10,100")]
     pub lambdas: String,
@@ -454,21 +556,42 @@ impl FloorArgs {
                 format!("every t must be finite and >= {MIN_CLI_T:e}"),
             ));
         }
+        let architectures: Vec<String> = self
+            .archs
+            .split(',')
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty())
+            .collect();
+        if let Some(a) = architectures
+            .iter()
+            .chain(lambda_archs.iter().map(|(a, _)| a))
+            .find(|a| !ARCHITECTURES.contains(&a.as_str()))
+        {
+            let flag = if architectures.contains(a) {
+                "archs"
+            } else {
+                "lambda-archs"
+            };
+            return Err(invalid(flag, format!("unknown architecture `{a}`")));
+        }
         Ok(FloorConfig {
             d: self.d,
             zeta: ZetaLaw::parse(&self.zeta)?,
             ts,
             conventions,
+            architectures,
             widths: parse_list("widths", &self.widths)?,
             nodes: parse_list("nodes", &self.nodes)?,
             activation: Activation::parse(&self.activation)?,
             n_train: self.n_train,
             n_eval: self.n_eval,
             quad_nodes: 64,
+            ref_nodes: (48, 48),
             gd: FloorGd {
                 lr: 0.05,
                 max_iters: self.iters.max(1),
                 grad_tol: 1e-6,
+                memory: self.memory,
             },
             lambdas,
             lambda_archs,
@@ -480,21 +603,22 @@ impl FloorArgs {
 /// `theory floor`: run the table, print one line per row to stderr, write the files.
 pub fn run_floor_cli(args: &FloorArgs) -> Result<()> {
     let cfg = args.config()?;
-    for (a, _) in &cfg.lambda_archs {
-        if !matches!(
-            a.as_str(),
-            "per_patch" | "joint" | "joint_mlp" | "structured_free" | "structured_sum1"
-        ) {
-            return Err(invalid(
-                "lambda-archs",
-                format!("unknown architecture `{a}`"),
-            ));
-        }
-    }
     let mut print = |r: &FloorRow| {
         eprintln!(
-            "{:<16} m={:<3} {:<5} t={:<4} lambda={:<7} excess={:.4e} rule={:.4e} (bias {:.3e}, var {:.3e}) |grad|={:.1e}",
-            r.architecture, r.width, r.convention, r.t, r.lambda, r.dsm_excess, r.rule_error, r.bias, r.variance, r.grad_norm
+            "{:<16} m={:<3} {:<5} t={:<4} lambda={:<7} excess={:.4e}±{:.1e} rule={:.4e}±{:.1e} (bias {:.3e}, var {:.3e}) |grad|={:.1e}{}",
+            r.architecture,
+            r.width,
+            r.convention,
+            r.t,
+            r.lambda,
+            r.dsm_excess,
+            r.dsm_excess_se,
+            r.rule_error,
+            r.rule_error_se,
+            r.bias,
+            r.variance,
+            r.grad_norm,
+            if r.converged { "" } else { " not converged" }
         )
     };
     let table = floor_table(&cfg, &mut print)?;
