@@ -1,5 +1,5 @@
 //! Criterion bench of `proofs-check`: the full report (every claim, full sizes; at most
-//! 60 s on 2 cores, README "Benchmarks") and the quick report that `cargo test -p proofs-check` runs.
+//! 60 s on 2 cores, docs/benchmarks.md) and the quick report that `cargo test -p proofs-check` runs.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use proofs_check::claim::{Claim, Ctx};

@@ -1,4 +1,4 @@
-//! Criterion benches of `empirical-rules` (README "Benchmarks").
+//! Criterion benches of `empirical-rules` (docs/benchmarks.md).
 //! - `rules/generate_task_a_4000`: generate 4000 Task A images, 32 x 32; target <= 2 s.
 //! - `rules/evaluate_2000/<task>`: evaluate 2000 images of 32 x 32; target <= 1 s.
 

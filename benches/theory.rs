@@ -1,4 +1,4 @@
-//! Criterion benches of the `theory` crate (README "Benchmarks").
+//! Criterion benches of the `theory` crate (docs/benchmarks.md).
 //!
 //! Setting (see `theory::bench_support`): d = 100, m = 20, t = 0.4, D_zeta = uniform[0.2, 0.8].
 //! - `theory/figure6_grid`: the whole Figure 6 grid (4 activations x 4 t, 5000 psi each); target <= 10 s.

@@ -1,5 +1,5 @@
 //! Benchmark tracking: collect criterion's estimates over repeated runs, estimate the noise,
-//! store baselines and compare (README "Benchmarks"; the `bench-track` binary is the CLI).
+//! store baselines and compare (docs/benchmarks.md; the `bench-track` binary is the CLI).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -1,9 +1,10 @@
 //! `bridge`: one Error metric (paper Eq. 4) for theory and experiment.
 //!
-//! [`error`] holds the single implementation of the paper's Eq. 4 Error
-//! (bias part + variance part of an OLS fit against a target line). The
-//! empirical evaluator (`empirical-rules`) and the theory rows of the bridge
-//! table both call it; there is no second copy.
+//! [`error`] re-exports the single implementation of the paper's Eq. 4 Error
+//! (bias part + variance part of an OLS fit against a target line), which
+//! lives in `hidden_rules_core::eq4`. The empirical evaluator
+//! (`empirical-rules`) and the theory rows of the bridge table both call it;
+//! there is no second copy.
 //!
 //! - [`theory_side`]: how the two-layer score network of Section 4 maps onto
 //!   Eq. 4 (rule (*) `ψ_t·β_t²/α_t` against 1; per-patch coefficients against

@@ -413,11 +413,11 @@ impl RunConfig {
                     n: 300,
                     batch_size: 100,
                     method: SampleMethod::Ddim,
-                    // 100 rather than 25 steps: Task A's phase-5 checkpoint breaks the coarse
-                    // rule in 16 of 299 samples at 25 steps, 9 of 296 at 100 (README, main job)
+                    // 100 rather than 25 steps: Task A's checkpoint A5 (docs/reproduce.md) breaks the coarse
+                    // rule in 16 of 299 samples at 25 steps, 9 of 296 at 100 (docs/samplers.md)
                     ddim_steps: 100,
                     // stochastic DDIM (sigma as the ancestral sampler's): with eta = 0 about a
-                    // quarter of the shipped checkpoints' samples stay noise (README, main job)
+                    // quarter of the shipped checkpoints' samples stay noise (docs/samplers.md)
                     ddim_eta: 1.0,
                     clip_x0: true,
                     use_ema: true,

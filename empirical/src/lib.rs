@@ -16,6 +16,7 @@ pub mod error;
 pub mod guidance;
 pub mod mitigation;
 pub mod model;
+pub mod ops;
 pub mod params;
 pub mod rundir;
 pub mod sampler;

@@ -18,6 +18,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Activation, ModelConfig, Norm};
+use crate::ops;
 
 /// A tensor of `shape` with entries U(-bound, bound) drawn from `rng`.
 fn uniform<B: Backend, const D: usize>(
@@ -121,17 +122,20 @@ impl<B: Backend> GroupNorm<B> {
         }
     }
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        self.forward_act(x, ops::Act::Identity)
+    }
+    /// GroupNorm, affine map, then `activation`, as one fused op where the backend has one
+    /// ([`crate::ops::group_norm_act`]).
+    pub fn forward_act(&self, x: Tensor<B, 4>, activation: ops::Act) -> Tensor<B, 4> {
         let (Some(gamma), Some(beta)) = (&self.gamma, &self.beta) else {
-            return x;
+            return ops::composite::act(activation, x);
         };
-        let [n, c, h, w] = x.dims();
-        let g = self.groups;
-        let xg = x.reshape([n, g, (c / g) * h * w]);
-        let mean = xg.clone().mean_dim(2);
-        let centred = xg - mean;
-        let var = centred.clone().powi_scalar(2).mean_dim(2);
-        let normed = (centred / (var + 1e-5).sqrt()).reshape([n, c, h, w]);
-        normed * gamma.val().reshape([1, c, 1, 1]) + beta.val().reshape([1, c, 1, 1])
+        let spec = ops::GroupNormSpec {
+            groups: self.groups,
+            eps: 1e-5,
+            act: activation,
+        };
+        ops::group_norm_act(x, gamma.val(), beta.val(), spec)
     }
 }
 
@@ -159,10 +163,15 @@ impl<B: Backend> LayerNorm<B> {
 }
 
 fn act<B: Backend, const D: usize>(a: Activation, x: Tensor<B, D>) -> Tensor<B, D> {
+    ops::composite::act(to_act(a), x)
+}
+
+/// The fused ops' name of an activation.
+fn to_act(a: Activation) -> ops::Act {
     match a {
-        Activation::Relu => activation::relu(x),
-        Activation::Gelu => activation::gelu(x),
-        Activation::Silu => activation::silu(x),
+        Activation::Relu => ops::Act::Relu,
+        Activation::Gelu => ops::Act::Gelu,
+        Activation::Silu => ops::Act::Silu,
     }
 }
 
@@ -198,10 +207,9 @@ impl<B: Backend> DoubleConv<B> {
         }
     }
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let h = act(
-            self.activation,
-            self.norm1.forward(self.conv1.forward(x.clone())),
-        );
+        let h = self
+            .norm1
+            .forward_act(self.conv1.forward(x.clone()), to_act(self.activation));
         let h = self.norm2.forward(self.conv2.forward(h));
         if self.residual {
             act(self.activation, x + h)
@@ -286,7 +294,7 @@ impl<B: Backend> Down<B> {
             emb: Lin::new(cfg.time_emb_dim, c_out, rng, device),
         }
     }
-    fn forward(&self, x: Tensor<B, 4>, temb: &Tensor<B, 2>) -> Tensor<B, 4> {
+    pub fn forward(&self, x: Tensor<B, 4>, temb: &Tensor<B, 2>) -> Tensor<B, 4> {
         let mut h = max_pool2d(x, [2, 2], [2, 2], [0, 0], [1, 1], false);
         if let Some(pre) = &self.pre {
             h = pre.forward(h);
@@ -322,7 +330,12 @@ impl<B: Backend> Up<B> {
             emb: Lin::new(cfg.time_emb_dim, c_out, rng, device),
         }
     }
-    fn forward(&self, x: Tensor<B, 4>, skip: Tensor<B, 4>, temb: &Tensor<B, 2>) -> Tensor<B, 4> {
+    pub fn forward(
+        &self,
+        x: Tensor<B, 4>,
+        skip: Tensor<B, 4>,
+        temb: &Tensor<B, 2>,
+    ) -> Tensor<B, 4> {
         let [_, _, h, w] = x.dims();
         let up = interpolate(
             x,

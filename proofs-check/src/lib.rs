@@ -6,7 +6,7 @@
 //! - [`printed`]: the paper's printed formulas of App. E, transcribed literally;
 //! - [`minimal`]: minimal model pieces written here (zeta law, schedule, linear patch loss, GD,
 //!   p_t by quadrature) so that checks are independent of and never blocked on `theory`;
-//! - [`checks`]: the checks and the registry; [`report`]: Markdown/JSON/FINDINGS and snapshot.
+//! - [`checks`]: the checks and the registry; [`report`]: Markdown/JSON report, findings document and snapshot.
 
 pub mod checks;
 pub mod claim;

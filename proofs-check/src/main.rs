@@ -1,6 +1,8 @@
 //! `proofs-check` CLI: runs the claims, prints a table, writes `proofs-report.md` and
-//! `proofs-report.json` into `--out DIR`. Exit 0 when every check ran (a `fails` verdict is a
-//! finding), 1 when a check could not run, 2 on usage errors.
+//! `proofs-report.json` into `--out DIR`, and with `--findings PATH` the findings document and
+//! the report it is rendered from (PATH with the extension `json`). `--from-report JSON` renders
+//! every output from a stored report instead of running the claims. Exit 0 when every check ran
+//! (a `fails` verdict is a finding), 1 when a check could not run, 2 on usage errors.
 
 use clap::Parser;
 use std::io::Write;
@@ -16,9 +18,10 @@ use proofs_check::report::{self, Snapshot};
     about = "Every equation of Sec. 4 and App. A, E, F as an executable claim with a computed verdict"
 )]
 struct Cli {
-    /// Directory for proofs-report.md and proofs-report.json.
-    #[arg(long, default_value = ".")]
-    out: PathBuf,
+    /// Directory for proofs-report.md and proofs-report.json (default: the working folder;
+    /// with --from-report they are written only if this is given).
+    #[arg(long)]
+    out: Option<PathBuf>,
     /// Run only this claim (repeatable).
     #[arg(long = "claim", value_name = "ID")]
     claims: Vec<String>,
@@ -35,9 +38,19 @@ struct Cli {
     /// proofs-check/snapshot.json, relative to the workspace root); use with --quick.
     #[arg(long, value_name = "PATH")]
     write_snapshot: Option<PathBuf>,
-    /// Also write the findings section to this path (e.g. proofs-check/FINDINGS.md).
+    /// Also write the findings document to PATH (the committed one is docs/findings.md,
+    /// relative to the workspace root) and the report it is rendered from to PATH with the
+    /// extension `json`.
     #[arg(long, value_name = "PATH")]
     findings: Option<PathBuf>,
+    /// Render the outputs from this stored report (e.g. docs/findings.json) instead of
+    /// running the claims.
+    #[arg(
+        long,
+        value_name = "JSON",
+        conflicts_with_all = ["claims", "list", "quick", "write_snapshot"]
+    )]
+    from_report: Option<PathBuf>,
 }
 
 /// Prints to stdout, ignoring a closed pipe (e.g. `| head`).
@@ -86,11 +99,31 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let ctx = Ctx {
-        quick: cli.quick,
-        seed: cli.seed,
+    if let Some(p) = &cli.findings {
+        if p.extension().is_some_and(|e| e == "json") {
+            eprintln!(
+                "error: --findings {} would be overwritten by its own report; give a .md path",
+                p.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
+    let rep = match &cli.from_report {
+        Some(p) => match report::read_report(p) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: cannot read the report {}: {e}", p.display());
+                return ExitCode::from(1);
+            }
+        },
+        None => {
+            let ctx = Ctx {
+                quick: cli.quick,
+                seed: cli.seed,
+            };
+            report::run_claims(&selected, &ctx)
+        }
     };
-    let rep = report::run_claims(&selected, &ctx);
     let _ = write!(std::io::stdout(), "{}", report::table(&rep));
     let json = match serde_json::to_string_pretty(&rep) {
         Ok(j) => j,
@@ -99,27 +132,46 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let writes = [
-        (cli.out.join("proofs-report.md"), report::to_markdown(&rep)),
-        (cli.out.join("proofs-report.json"), json),
-    ];
-    for (p, s) in &writes {
-        if let Err(e) = report::write_atomic(p, s) {
-            eprintln!("error: cannot write {}: {e}", p.display());
-            return ExitCode::from(1);
+    let out_dir = match (&cli.out, &cli.from_report) {
+        (Some(d), _) => Some(d.clone()),
+        (None, None) => Some(PathBuf::from(".")),
+        (None, Some(_)) => None,
+    };
+    if let Some(dir) = out_dir {
+        let writes = [
+            (dir.join("proofs-report.md"), report::to_markdown(&rep)),
+            (dir.join("proofs-report.json"), json.clone()),
+        ];
+        for (p, s) in &writes {
+            if let Err(e) = report::write_atomic(p, s) {
+                eprintln!("error: cannot write {}: {e}", p.display());
+                return ExitCode::from(1);
+            }
         }
+        out!(
+            "wrote {} and {}",
+            writes[0].0.display(),
+            writes[1].0.display()
+        );
     }
-    out!(
-        "wrote {} and {}",
-        writes[0].0.display(),
-        writes[1].0.display()
-    );
     if let Some(p) = &cli.findings {
-        if let Err(e) = report::write_atomic(p, &report::findings_markdown(&rep)) {
-            eprintln!("error: cannot write {}: {e}", p.display());
-            return ExitCode::from(1);
+        // the report first: a document on disk always has its report beside it
+        let data = report::findings_report_path(p);
+        let writes = [
+            (data, json + "\n"),
+            (p.clone(), report::findings_markdown(&rep)),
+        ];
+        for (path, s) in &writes {
+            if let Err(e) = report::write_atomic(path, s) {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return ExitCode::from(1);
+            }
         }
-        out!("wrote {}", p.display());
+        out!(
+            "wrote {} and {}",
+            writes[1].0.display(),
+            writes[0].0.display()
+        );
     }
     if let Some(p) = &cli.write_snapshot {
         let snap = Snapshot::of(&rep);

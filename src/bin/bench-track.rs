@@ -1,4 +1,4 @@
-//! `bench-track`: benchmark tracking for the suite's criterion benches (README "Benchmarks").
+//! `bench-track`: benchmark tracking for the suite's criterion benches (docs/benchmarks.md).
 //!
 //! - `bench-track run [--repeats N] [--quick] [--bench NAME]...` runs `cargo bench` N times
 //!   (default 3), reads every criterion estimate after each run, and writes a summary

@@ -9,7 +9,7 @@
 //! - [`gauss`]: Gaussian moments and ReLU/bivariate-normal closed forms; [`cli`]: the `theory` binary;
 //!   [`bench_support`]: entry points for the workspace criterion benches;
 //! - [`floor`]: what removes the constant rule error (joint, structured networks, rule-aware objective).
-//! - [`fsio`]: atomic file writes whose mode follows the umask (used by every crate of the suite).
+//! - [`fsio`]: atomic file writes whose mode follows the umask, re-exported from `hidden_rules_core::fsio`.
 
 // The docs write expectations as E[...] (paper notation), which rustdoc would read as links.
 #![allow(rustdoc::broken_intra_doc_links)]
@@ -21,7 +21,7 @@ pub mod data;
 pub mod error;
 pub mod figure6;
 pub mod floor;
-pub mod fsio;
+pub use hidden_rules_core::fsio;
 pub mod gauss;
 pub mod loss;
 pub mod network;

@@ -25,9 +25,11 @@
 //!   (<x^(1),u>, <x^(2),v>), with and without G + H = 1 built in;
 //! - [`objective`]: fixed seeded samples, DSM excess + lambda * rule penalty, gradient descent or
 //!   L-BFGS with Armijo backtracking and a ||grad|| certificate;
-//! - [`table`]: the results table (`theory floor`).
+//! - [`table`]: the results table (`theory floor`); [`doc`]: the tables as a Markdown document
+//!   (`floor.md`), rendered from the table alone.
 
 pub mod bayes;
+pub mod doc;
 pub mod joint;
 pub mod objective;
 pub mod structured;
@@ -37,6 +39,7 @@ pub mod table;
 mod tests;
 
 pub use bayes::{BayesLimits, Information, PosteriorExpectations, PosteriorPredictor};
+pub use doc::render_markdown;
 pub use joint::{JointMlp, JointNet};
 pub use objective::{
     bayes_loss_factor, dsm_objective, evaluate, objective, train_floor, BayesReference, FloorEval,
@@ -44,5 +47,6 @@ pub use objective::{
 };
 pub use structured::StructuredNet;
 pub use table::{
-    floor_table, run_floor_cli, write_outputs, FloorArgs, FloorConfig, FloorRow, FloorTable,
+    floor_table, read_table, run_floor_cli, write_document, write_outputs, FloorArgs, FloorConfig,
+    FloorRow, FloorTable,
 };

@@ -446,13 +446,29 @@ fn csv_bytes(rows: &[FloorRow]) -> Result<Vec<u8>> {
     w.into_inner().map_err(io_err)
 }
 
-/// Write floor.csv, floor_lambda.csv and floor.json into `dir` (created if missing), atomically.
+/// Write floor.csv, floor_lambda.csv, floor.json and the document floor.md rendered from it
+/// ([`crate::floor::doc`]) into `dir` (created if missing), atomically.
 pub fn write_outputs(table: &FloorTable, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(io_err)?;
     atomic_write(dir, "floor.csv", &csv_bytes(&table.rows)?)?;
     atomic_write(dir, "floor_lambda.csv", &csv_bytes(&table.lambda_rows)?)?;
-    let json = serde_json::to_vec_pretty(table).map_err(io_err)?;
-    atomic_write(dir, "floor.json", &json)
+    let mut json = serde_json::to_vec_pretty(table).map_err(io_err)?;
+    json.push(b'\n');
+    atomic_write(dir, "floor.json", &json)?;
+    write_document(table, dir)
+}
+
+/// Write `dir/floor.md`, rendered from `table` alone.
+pub fn write_document(table: &FloorTable, dir: &Path) -> Result<()> {
+    let md = crate::floor::doc::render_markdown(table);
+    atomic_write(dir, crate::floor::doc::DOC_FILE, md.as_bytes())
+}
+
+/// Read `dir/floor.json` (written by [`write_outputs`]).
+pub fn read_table(dir: &Path) -> Result<FloorTable> {
+    let p = dir.join("floor.json");
+    let bytes = std::fs::read(&p).map_err(|e| io_err(format!("{}: {e}", p.display())))?;
+    serde_json::from_slice(&bytes).map_err(|e| io_err(format!("{}: {e}", p.display())))
 }
 
 fn parse_list<T: std::str::FromStr>(name: &'static str, s: &str) -> Result<Vec<T>> {
@@ -468,9 +484,13 @@ fn parse_list<T: std::str::FromStr>(name: &'static str, s: &str) -> Result<Vec<T
 /// Flags of `theory floor`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct FloorArgs {
-    /// output directory (floor.csv, floor_lambda.csv, floor.json)
+    /// output directory (floor.csv, floor_lambda.csv, floor.json, floor.md)
     #[arg(long)]
     pub out: std::path::PathBuf,
+    /// train nothing: render floor.md again from the floor.json already in --out (the other
+    /// settings are read from that file)
+    #[arg(long)]
+    pub render_only: bool,
     /// patch dimension d
     #[arg(long, default_value_t = 8)]
     pub d: usize,
@@ -602,6 +622,12 @@ impl FloorArgs {
 
 /// `theory floor`: run the table, print one line per row to stderr, write the files.
 pub fn run_floor_cli(args: &FloorArgs) -> Result<()> {
+    if args.render_only {
+        let table = read_table(&args.out)?;
+        write_document(&table, &args.out)?;
+        println!("wrote {}/floor.md", args.out.display());
+        return Ok(());
+    }
     let cfg = args.config()?;
     let mut print = |r: &FloorRow| {
         eprintln!(
@@ -624,7 +650,7 @@ pub fn run_floor_cli(args: &FloorArgs) -> Result<()> {
     let table = floor_table(&cfg, &mut print)?;
     write_outputs(&table, &args.out)?;
     println!(
-        "wrote {}/floor.csv, floor_lambda.csv, floor.json ({} + {} rows)",
+        "wrote {}/floor.csv, floor_lambda.csv, floor.json, floor.md ({} + {} rows)",
         args.out.display(),
         table.rows.len(),
         table.lambda_rows.len()

@@ -398,9 +398,26 @@ fn tiny_table_and_files() {
     write_outputs(&table, dir.path()).unwrap();
     let csv = std::fs::read_to_string(dir.path().join("floor.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + table.rows.len());
-    let _: FloorTable =
+    let back: FloorTable =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("floor.json")).unwrap())
             .unwrap();
+    assert_eq!(back, table);
+    // floor.md is the document of that table; --render-only writes it again from floor.json alone
+    let md = dir.path().join("floor.md");
+    let first = std::fs::read_to_string(&md).unwrap();
+    assert_eq!(first, crate::floor::doc::render_markdown(&table));
+    std::fs::remove_file(&md).unwrap();
+    use clap::Parser;
+    let cli = crate::cli::Cli::try_parse_from([
+        "theory",
+        "floor",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--render-only",
+    ])
+    .unwrap();
+    assert_eq!(crate::cli::run(cli), 0);
+    assert_eq!(std::fs::read_to_string(&md).unwrap(), first);
     let bad = FloorConfig {
         widths: vec![0],
         ..cfg

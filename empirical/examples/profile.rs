@@ -1,0 +1,344 @@
+//! Where the CPU time of the DDPM U-Net goes: per-block forward / backward times, the phases of
+//! one training step, and single ops at representative shapes, each with the fused ops off and
+//! on (see `empirical::ops`).
+//!
+//!     cargo run --release -p empirical --example profile -- --preset cpu
+//!     cargo run --release -p empirical --example profile -- --preset paper --reps 3
+//!
+//! Options: `--preset cpu|paper|all` (default all), `--batch N` (16), `--reps N` (5; the
+//! median is printed). Times are wall-clock milliseconds on the burn-flex backend.
+use std::time::Instant;
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::Backend;
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::Tensor;
+use empirical::backend::{Cpu, CpuAutodiff};
+use empirical::bench_support::bench_config;
+use empirical::diffusion;
+use empirical::model::{time_embedding, UNet};
+use empirical::ops::{self, switch::with_fused, Act, GroupNormSpec};
+use empirical::params::{self, AdamW};
+use empirical::train::{step_rng, Trainer};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// Median wall time in ms of `reps` calls of `f` after one warm-up call.
+fn time_ms(reps: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut v: Vec<f64> = (0..reps.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Median wall times in ms of the forward and of the backward of `f` on autodiff.
+fn time_fwd_bwd(reps: usize, mut f: impl FnMut() -> Tensor<CpuAutodiff, 4>) -> (f64, f64) {
+    let _ = f().sum().backward();
+    let (mut fw, mut bw) = (Vec::new(), Vec::new());
+    for _ in 0..reps.max(1) {
+        let t = Instant::now();
+        let y = f().sum();
+        fw.push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        let _g = y.backward();
+        bw.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let med = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    (med(fw), med(bw))
+}
+
+/// One block of the U-Net, in forward order.
+#[derive(Clone, Copy, Debug)]
+enum Block {
+    Inc,
+    Down(usize),
+    DownAttn(usize),
+    Bottleneck(usize),
+    Up(usize),
+    UpAttn(usize),
+    Out,
+}
+
+/// Apply block `b` of `m` to `h` (with `skip` for up blocks and the time embedding `temb`).
+fn run_block<B: Backend>(
+    m: &UNet<B>,
+    b: Block,
+    h: Tensor<B, 4>,
+    skip: Option<Tensor<B, 4>>,
+    temb: &Tensor<B, 2>,
+) -> Tensor<B, 4> {
+    match b {
+        Block::Inc => m.inc.forward(h),
+        Block::Down(i) => m.downs[i].forward(h, temb),
+        Block::DownAttn(i) => m.down_attn[i].as_ref().map_or(h.clone(), |a| a.forward(h)),
+        Block::Bottleneck(i) => m.bottleneck[i].forward(h),
+        Block::Up(i) => match skip {
+            Some(s) => m.ups[i].forward(h, s, temb),
+            None => h,
+        },
+        Block::UpAttn(i) => m.up_attn[i].as_ref().map_or(h.clone(), |a| a.forward(h)),
+        Block::Out => m.out.forward(h),
+    }
+}
+
+/// The blocks of `m` with their inputs (and skips), from one inference forward of `x`.
+#[allow(clippy::type_complexity)]
+fn trace(
+    m: &UNet<Cpu>,
+    x: Tensor<Cpu, 4>,
+    t: &[usize],
+) -> Vec<(Block, Tensor<Cpu, 4>, Option<Tensor<Cpu, 4>>)> {
+    let temb = time_embedding::<Cpu>(t, m.time_emb_dim, &x.device());
+    let mut out = Vec::new();
+    let mut step = |b, h: Tensor<Cpu, 4>, s: Option<Tensor<Cpu, 4>>| {
+        out.push((b, h.clone(), s.clone()));
+        run_block(m, b, h, s, &temb)
+    };
+    let mut h = step(Block::Inc, x, None);
+    let mut skips = vec![h.clone()];
+    for i in 0..m.downs.len() {
+        h = step(Block::Down(i), h, None);
+        if m.down_attn[i].is_some() {
+            h = step(Block::DownAttn(i), h, None);
+        }
+        skips.push(h.clone());
+    }
+    skips.pop();
+    for i in 0..m.bottleneck.len() {
+        h = step(Block::Bottleneck(i), h, None);
+    }
+    for i in 0..m.ups.len() {
+        let s = skips.pop();
+        h = step(Block::Up(i), h, s);
+        if m.up_attn[i].is_some() {
+            h = step(Block::UpAttn(i), h, None);
+        }
+    }
+    step(Block::Out, h, None);
+    out
+}
+
+fn ad(t: &Tensor<Cpu, 4>) -> Tensor<CpuAutodiff, 4> {
+    Tensor::from_inner(t.clone()).require_grad()
+}
+
+fn blocks_table(preset: &str, batch: usize, reps: usize) {
+    let cfg = bench_config(preset, batch);
+    let device = Default::default();
+    let trainer = Trainer::<CpuAutodiff>::new(&cfg, &device);
+    let m_ad = &trainer.model;
+    let m = m_ad.valid();
+    let s = cfg.image_size;
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let x = diffusion::normal_tensor::<Cpu>(&mut rng, [batch, 3, s, s], &device);
+    let t: Vec<usize> = (0..batch)
+        .map(|i| (i * 37) % cfg.diffusion.timesteps)
+        .collect();
+    let temb = time_embedding::<Cpu>(&t, m.time_emb_dim, &device);
+    let temb_ad = time_embedding::<CpuAutodiff>(&t, m.time_emb_dim, &device);
+    println!("\n## {preset}: per block, batch {batch} (ms, median of {reps})\n");
+    println!("| block | input | infer off | infer on | fwd off | fwd on | bwd off | bwd on |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    let mut tot = [0.0f64; 6];
+    for (b, h, skip) in trace(&m, x, &t) {
+        let mut row = [0.0f64; 6];
+        for (k, on) in [false, true].into_iter().enumerate() {
+            with_fused(on, || {
+                row[k] = time_ms(reps, || {
+                    let _ = run_block(&m, b, h.clone(), skip.clone(), &temb);
+                });
+                let (f, bw) = time_fwd_bwd(reps, || {
+                    run_block(m_ad, b, ad(&h), skip.as_ref().map(ad), &temb_ad)
+                });
+                row[2 + k] = f;
+                row[4 + k] = bw;
+            });
+        }
+        for (a, r) in tot.iter_mut().zip(row) {
+            *a += r;
+        }
+        println!(
+            "| {b:?} | {:?} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            h.dims(),
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5]
+        );
+    }
+    println!(
+        "| **sum** | | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+        tot[0], tot[1], tot[2], tot[3], tot[4], tot[5]
+    );
+}
+
+/// The phases of one training step (as `Trainer::train_step`), ms.
+fn step_phases(preset: &str, batch: usize, reps: usize) {
+    let cfg = bench_config(preset, batch);
+    let device = Default::default();
+    println!("\n## {preset}: one training step, batch {batch} (ms, median of {reps})\n");
+    println!("| fusion | forward + loss | backward | AdamW | EMA | total |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for on in [false, true] {
+        with_fused(on, || {
+            let mut tr = Trainer::<CpuAutodiff>::new(&cfg, &device);
+            let s = cfg.image_size;
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            let x0 = diffusion::normal_tensor::<CpuAutodiff>(&mut rng, [batch, 3, s, s], &device)
+                .clamp(-1.0, 1.0);
+            let tc = cfg.train.clone();
+            let hp = AdamW {
+                lr: tc.lr,
+                beta1: tc.adam_beta1,
+                beta2: tc.adam_beta2,
+                eps: tc.adam_eps,
+                weight_decay: tc.weight_decay,
+            };
+            let mut ph: Vec<[f64; 4]> = Vec::new();
+            for k in 0..=reps.max(1) {
+                let mut r = step_rng(cfg.seed, tr.step);
+                let tt = diffusion::uniform_steps(&mut r, batch, tr.sched.len());
+                let eps =
+                    diffusion::normal_tensor::<CpuAutodiff>(&mut r, [batch, 3, s, s], &device);
+                let c0 = Instant::now();
+                let loss = diffusion::loss(&tr.model, &tr.sched, x0.clone(), &tt, eps);
+                let _v: f32 = loss.clone().into_scalar();
+                let c1 = Instant::now();
+                let grads = loss.backward();
+                let c2 = Instant::now();
+                tr.model =
+                    params::adamw_step(tr.model.clone(), &grads, &mut tr.adam, hp, tr.step + 1);
+                tr.step += 1;
+                let c3 = Instant::now();
+                let (w, _) = params::collect(&tr.model.valid());
+                params::ema_update(&mut tr.ema, &w, tc.ema_decay, tc.ema_start, tr.step);
+                let _ = tr.ema.last().map(|e| e.clone().into_data());
+                let c4 = Instant::now();
+                let d = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
+                if k > 0 {
+                    ph.push([d(c0, c1), d(c1, c2), d(c2, c3), d(c3, c4)]);
+                }
+            }
+            let med = |i: usize| {
+                let mut v: Vec<f64> = ph.iter().map(|p| p[i]).collect();
+                v.sort_by(|a, b| a.total_cmp(b));
+                v[v.len() / 2]
+            };
+            let p = [med(0), med(1), med(2), med(3)];
+            println!(
+                "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                if on { "on" } else { "off" },
+                p[0],
+                p[1],
+                p[2],
+                p[3],
+                p.iter().sum::<f64>()
+            );
+        });
+    }
+}
+
+/// Single ops at `[n, c, h, w]`: conv 3x3 (c -> c), GroupNorm(1) + `act`, `act` alone.
+fn ops_table(shape: [usize; 4], act: Act, reps: usize) {
+    let device = Default::default();
+    let [_, c, _, _] = shape;
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let x = diffusion::normal_tensor::<Cpu>(&mut rng, shape, &device);
+    let w = diffusion::normal_tensor::<Cpu>(&mut rng, [c, c, 3, 3], &device).mul_scalar(0.1);
+    let bias = Tensor::<Cpu, 1>::zeros([c], &device);
+    let gamma = Tensor::<Cpu, 1>::ones([c], &device);
+    let spec = GroupNormSpec {
+        groups: 1,
+        eps: 1e-5,
+        act,
+    };
+    let opts = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+    let p1 = |t: &Tensor<Cpu, 1>| Tensor::<CpuAutodiff, 1>::from_inner(t.clone()).require_grad();
+    println!("\n### ops at {shape:?}, activation {act:?} (ms, median of {reps})\n");
+    println!("| op | forward (inference) | forward (autodiff) | backward |");
+    println!("|---|---:|---:|---:|");
+    let row = |name: &str, inf: f64, (f, b): (f64, f64)| {
+        println!("| {name} | {inf:.2} | {f:.2} | {b:.2} |");
+    };
+    row(
+        "conv2d 3x3 + bias",
+        time_ms(reps, || {
+            let _ = conv2d(x.clone(), w.clone(), Some(bias.clone()), opts.clone());
+        }),
+        time_fwd_bwd(reps, || {
+            conv2d(ad(&x), ad(&w), Some(p1(&bias)), opts.clone())
+        }),
+    );
+    for (name, on) in [
+        ("GroupNorm + act, composite", false),
+        ("GroupNorm + act, fused", true),
+    ] {
+        with_fused(on, || {
+            row(
+                name,
+                time_ms(reps, || {
+                    let _ = ops::group_norm_act(x.clone(), gamma.clone(), bias.clone(), spec);
+                }),
+                time_fwd_bwd(reps, || {
+                    ops::group_norm_act(ad(&x), p1(&gamma), p1(&bias), spec)
+                }),
+            )
+        });
+    }
+    row(
+        "activation alone",
+        time_ms(reps, || {
+            let _ = ops::composite::act(act, x.clone());
+        }),
+        time_fwd_bwd(reps, || ops::composite::act(act, ad(&x))),
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let opt = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let preset = opt("--preset").unwrap_or_else(|| "all".into());
+    let batch: usize = opt("--batch").and_then(|s| s.parse().ok()).unwrap_or(16);
+    let reps: usize = opt("--reps").and_then(|s| s.parse().ok()).unwrap_or(5);
+    let presets: Vec<&str> = match preset.as_str() {
+        "all" => vec!["cpu", "paper"],
+        "cpu" => vec!["cpu"],
+        "paper" => vec!["paper"],
+        other => {
+            eprintln!("unknown preset `{other}` (cpu, paper, all)");
+            std::process::exit(2);
+        }
+    };
+    println!(
+        "# U-Net CPU profile (rayon threads: {})",
+        rayon::current_num_threads()
+    );
+    for p in presets {
+        step_phases(p, batch, reps);
+        blocks_table(p, batch, reps);
+        let (shape, act) = if p == "cpu" {
+            ([batch, 16, 32, 32], Act::Relu)
+        } else {
+            ([batch, 64, 32, 32], Act::Gelu)
+        };
+        ops_table(shape, act, reps);
+    }
+    ops_table([32, 64, 28, 28], Act::Silu, reps);
+}

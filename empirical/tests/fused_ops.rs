@@ -1,0 +1,98 @@
+//! The fused GroupNorm + affine + activation (`empirical::ops`) against the composite tensor
+//! program it replaces: values and gradients with respect to x, gamma and beta.
+use burn::tensor::{Distribution, Tensor, TensorData};
+use empirical::backend::{Cpu, CpuAutodiff};
+use empirical::ops::{group_norm_act, switch::with_fused, Act, GroupNormSpec};
+use proptest::prelude::*;
+
+type B = CpuAutodiff;
+
+fn max_rel(a: &[f32], b: &[f32]) -> f32 {
+    let scale = b.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs() / scale)
+        .fold(0.0, f32::max)
+}
+
+fn run(
+    fused: bool,
+    x: &TensorData,
+    g: &TensorData,
+    b: &TensorData,
+    spec: GroupNormSpec,
+) -> [Vec<f32>; 4] {
+    with_fused(fused, || {
+        let dev = Default::default();
+        let x = Tensor::<B, 4>::from_data(x.clone(), &dev).require_grad();
+        let g = Tensor::<B, 1>::from_data(g.clone(), &dev).require_grad();
+        let be = Tensor::<B, 1>::from_data(b.clone(), &dev).require_grad();
+        let y = group_norm_act(x.clone(), g.clone(), be.clone(), spec);
+        // a weighted sum, so that every output gets a different upstream gradient
+        let dims = y.dims();
+        let len: usize = dims.iter().product();
+        let wv: Vec<f32> = (0..len).map(|i| (i as f32 * 0.37).sin()).collect();
+        let w = Tensor::<B, 4>::from_data(TensorData::new(wv, dims), &dev);
+        let grads = (y.clone() * w).sum().backward();
+        let v = |t: TensorData| t.to_vec::<f32>().unwrap();
+        [
+            v(y.into_data()),
+            v(x.grad(&grads).unwrap().into_data()),
+            v(g.grad(&grads).unwrap().into_data()),
+            v(be.grad(&grads).unwrap().into_data()),
+        ]
+    })
+}
+
+fn case(n: usize, groups: usize, per_group: usize, h: usize, w: usize, act: Act, seed: u64) {
+    <Cpu as burn::tensor::backend::Backend>::seed(&Default::default(), seed);
+    let c = groups * per_group;
+    let dev = Default::default();
+    let rnd = |shape: Vec<usize>| {
+        Tensor::<Cpu, 1>::random(
+            [shape.iter().product()],
+            Distribution::Normal(0.3, 1.5),
+            &dev,
+        )
+        .into_data()
+        .convert::<f32>()
+    };
+    let x = rnd(vec![n, c, h, w]);
+    let x = TensorData::new(x.to_vec::<f32>().unwrap(), [n, c, h, w]);
+    let g = rnd(vec![c]);
+    let b = rnd(vec![c]);
+    let spec = GroupNormSpec {
+        groups,
+        eps: 1e-5,
+        act,
+    };
+    let fused = run(true, &x, &g, &b, spec);
+    let plain = run(false, &x, &g, &b, spec);
+    for (k, name) in ["value", "dx", "dgamma", "dbeta"].iter().enumerate() {
+        let r = max_rel(&fused[k], &plain[k]);
+        assert!(
+            r < 1e-5,
+            "{name}: relative difference {r:e} (n {n}, groups {groups}, c {c}, {h}x{w}, {act:?})"
+        );
+    }
+}
+
+#[test]
+fn fused_matches_composite_on_the_unet_shapes() {
+    for act in [Act::Identity, Act::Relu, Act::Gelu, Act::Silu] {
+        case(2, 8, 4, 8, 8, act, 1);
+    }
+    case(1, 1, 3, 5, 7, Act::Silu, 2);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn fused_matches_composite(
+        n in 1usize..4, groups in 1usize..5, per_group in 1usize..5,
+        h in 1usize..9, w in 1usize..9, act in 0usize..4, seed in 0u64..1000,
+    ) {
+        let act = [Act::Identity, Act::Relu, Act::Gelu, Act::Silu][act];
+        case(n, groups, per_group, h, w, act, seed);
+    }
+}
