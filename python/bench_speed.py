@@ -25,7 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-import hidden_rules as hr
+# the installed package, not the source folder next to this script (which has no extension)
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    del sys.path[0]
+import hidden_rules as hr  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -19,7 +19,8 @@ rm -rf "$VENV"
 "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet pytest numpy pillow
 # the one-command install of README (maturin comes from PyPI as the build backend)
-"$VENV/bin/python" -m pip install --quiet "$ROOT/python"
+# (the extension's own target folder, python/target, whatever CARGO_TARGET_DIR says for the CLI)
+CARGO_TARGET_DIR="$ROOT/python/target" "$VENV/bin/python" -m pip install --quiet "$ROOT/python"
 
 # the CLI the parity tests compare with (burn-free, builds in seconds after the first time)
 cargo build --release -p empirical-rules

@@ -50,7 +50,7 @@ fn case(n: usize, groups: usize, per_group: usize, h: usize, w: usize, act: Act,
     let dev = Default::default();
     let rnd = |shape: Vec<usize>| {
         Tensor::<Cpu, 1>::random(
-            [shape.iter().product()],
+            [shape.iter().product::<usize>()],
             Distribution::Normal(0.3, 1.5),
             &dev,
         )
