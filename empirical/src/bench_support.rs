@@ -1,4 +1,4 @@
-//! Fixed workloads for the coordinator's criterion benches (CPU backend): one training step and
+//! Fixed workloads for the workspace's criterion benches (CPU backend): one training step and
 //! one sampling (denoising) step of a given model config. Build the state once with
 //! [`TrainBench::new`] / [`SampleBench::new`], then time [`TrainBench::step`] / [`SampleBench::step`].
 use burn::module::AutodiffModule;

@@ -16,8 +16,8 @@
 //! The classifier runs on an autodiff backend `BA` whose inner backend `B` runs the U-Net; any
 //! classifier plugs in through the [`NoisyClassifier`] trait.
 //!
-//! Differences from the authors' guided sampler (`dms-rules`, `DDPMDiffusion::contrastive_sample`,
-//! read for shared/reference-notes.md; recorded, not copied): (1) it uses the posterior variance
+//! Differences from the authors' guided sampler (`DDPMDiffusion::contrastive_sample` in their
+//! code): (1) it uses the posterior variance
 //! beta-tilde_t = beta_t (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t) both as Sigma_t in the shift
 //! and as the noise variance, while their unguided sampler (and ours) uses beta_t; we keep
 //! Sigma_t = beta_t so that scale 0 is the unguided sampler. beta-tilde_t / beta_t is 0.45, 0.61,

@@ -1,5 +1,5 @@
-//! U-Net denoiser eps_theta(x_t, t) (Sec. 3.2, App. D.1; layout of the authors' IDDM-derived code,
-//! see shared/reference-notes.md): double 3x3 convolutions with normalisation and activation,
+//! U-Net denoiser eps_theta(x_t, t) (Sec. 3.2, App. D.1; layout of the authors' IDDM-derived code):
+//! double 3x3 convolutions with normalisation and activation,
 //! max-pool down blocks and bilinear up blocks with skip connections, multi-head self-attention
 //! after blocks at configured resolutions, a sinusoidal time embedding added in every block,
 //! and a final 1x1 convolution.

@@ -19,7 +19,7 @@
 //!   ([`eval::validity`]: one dominant object of the right shape and size per element on a
 //!   clean background), coarse/fine verdicts and summary.
 //! - [`cli`]: clap commands `data` and `eval`.
-//! - [`bench_support`]: fixed workloads for the coordinator's criterion benches.
+//! - [`bench_support`]: fixed workloads for the workspace's criterion benches.
 //!
 //! Differences between the paper and its authors' code, the evaluator's documented choices and
 //! measured accuracy: see `README.md` of this crate.

@@ -1,4 +1,4 @@
-//! Entry points for the workspace criterion benches (`benches/theory.rs`, owned by the coordinator).
+//! Entry points for the workspace criterion benches (`benches/theory.rs`).
 //! Setting of all three: d = 100, m = 20, t = 0.4 (continuous schedule), D_zeta = uniform[0.2, 0.8],
 //! convention `paper`, weights at a seeded N(0, (0.5/sqrt(d))^2) initialisation.
 
