@@ -1,8 +1,10 @@
 //! The fused GroupNorm + affine + activation (`empirical::ops`) against the composite tensor
-//! program it replaces: values and gradients with respect to x, gamma and beta.
+//! program it replaces: values and gradients with respect to x, gamma and beta; and the
+//! closed-form backward on plain tensor ops (the fused kernel's fallback for layouts it does
+//! not take) against autodiff of the composite forward.
 use burn::tensor::{Distribution, Tensor, TensorData};
 use empirical::backend::{Cpu, CpuAutodiff};
-use empirical::ops::{group_norm_act, switch::with_fused, Act, GroupNormSpec};
+use empirical::ops::{composite, group_norm_act, switch::with_fused, Act, GroupNormSpec};
 use proptest::prelude::*;
 
 type B = CpuAutodiff;
@@ -15,6 +17,38 @@ fn max_rel(a: &[f32], b: &[f32], floor: f32) -> f32 {
         .zip(b)
         .map(|(x, y)| (x - y).abs() / scale)
         .fold(0.0, f32::max)
+}
+
+/// The weights of the weighted sum whose gradient is taken: every output gets a different
+/// upstream gradient.
+fn upstream(len: usize) -> Vec<f32> {
+    (0..len).map(|i| (i as f32 * 0.37).sin()).collect()
+}
+
+/// Forward of the composite ops and [`composite::group_norm_act_backward`] for the upstream
+/// gradient [`upstream`], without autodiff.
+fn closed_form(
+    x: &TensorData,
+    g: &TensorData,
+    b: &TensorData,
+    spec: GroupNormSpec,
+) -> [Vec<f32>; 4] {
+    let dev = Default::default();
+    let x = Tensor::<Cpu, 4>::from_data(x.clone(), &dev);
+    let g = Tensor::<Cpu, 1>::from_data(g.clone(), &dev);
+    let b = Tensor::<Cpu, 1>::from_data(b.clone(), &dev);
+    let dims = x.dims();
+    let grad =
+        Tensor::<Cpu, 4>::from_data(TensorData::new(upstream(dims.iter().product()), dims), &dev);
+    let y = composite::group_norm_act(x.clone(), g.clone(), b.clone(), spec);
+    let (dx, dg, db) = composite::group_norm_act_backward(x, g, b, grad, spec);
+    let v = |t: TensorData| t.to_vec::<f32>().unwrap();
+    [
+        v(y.into_data()),
+        v(dx.into_data()),
+        v(dg.into_data()),
+        v(db.into_data()),
+    ]
 }
 
 fn run(
@@ -30,11 +64,9 @@ fn run(
         let g = Tensor::<B, 1>::from_data(g.clone(), &dev).require_grad();
         let be = Tensor::<B, 1>::from_data(b.clone(), &dev).require_grad();
         let y = group_norm_act(x.clone(), g.clone(), be.clone(), spec);
-        // a weighted sum, so that every output gets a different upstream gradient
         let dims = y.dims();
-        let len: usize = dims.iter().product();
-        let wv: Vec<f32> = (0..len).map(|i| (i as f32 * 0.37).sin()).collect();
-        let w = Tensor::<B, 4>::from_data(TensorData::new(wv, dims), &dev);
+        let w =
+            Tensor::<B, 4>::from_data(TensorData::new(upstream(dims.iter().product()), dims), &dev);
         let grads = (y.clone() * w).sum().backward();
         let v = |t: TensorData| t.to_vec::<f32>().unwrap();
         [
@@ -95,23 +127,27 @@ fn case(n: usize, groups: usize, per_group: usize, h: usize, w: usize, act: Act,
     // dbeta_c = sum dy act', dgamma_c = sum dy act' xh over n h w: sums of signed terms whose
     // rounding (f32 in the composite path) is relative to the sum of their sizes, not to the
     // result: per channel sum |w| 1.13 and sum |w xh| 1.13, from the data.
+    let weights = upstream(xv.len());
     let (mut beta_sizes, mut gamma_sizes) = (vec![0.0f64; c], vec![0.0f64; c]);
     for (i, &v) in xv.iter().enumerate() {
         let ch = (i / (h * w)) % c;
         let (mu, r) = stats[i / per];
-        let wi = ((i as f32 * 0.37).sin() as f64).abs() * 1.13;
+        let wi = (weights[i] as f64).abs() * 1.13;
         beta_sizes[ch] += wi;
         gamma_sizes[ch] += wi * ((v as f64 - mu) * r).abs();
     }
     let largest = |v: &[f64]| v.iter().fold(0.0f64, |m, &s| m.max(s)) as f32;
     let (dbeta_terms, dgamma_terms) = (largest(&beta_sizes), largest(&gamma_sizes));
-    for (k, name) in ["value", "dx", "dgamma", "dbeta"].iter().enumerate() {
-        let floor = [0.0, dx_terms, dgamma_terms, dbeta_terms][k];
-        let r = max_rel(&fused[k], &plain[k], floor);
-        assert!(
-            r < 1e-5,
-            "{name}: relative difference {r:e} (n {n}, groups {groups}, c {c}, {h}x{w}, {act:?})"
-        );
+    let closed = closed_form(&x, &g, &b, spec);
+    for (path, got) in [("fused", &fused), ("closed-form", &closed)] {
+        for (k, name) in ["value", "dx", "dgamma", "dbeta"].iter().enumerate() {
+            let floor = [0.0, dx_terms, dgamma_terms, dbeta_terms][k];
+            let r = max_rel(&got[k], &plain[k], floor);
+            assert!(
+                r < 1e-5,
+                "{path} {name}: relative difference {r:e} (n {n}, groups {groups}, c {c}, {h}x{w}, {act:?})"
+            );
+        }
     }
 }
 
