@@ -51,6 +51,10 @@ pub enum Command {
     /// Table 2 from a runs folder: Error (bias and variance parts) and R^2 per task and sampler,
     /// mean +- std over seeds, the paper's numbers beside.
     Table2(Table2Args),
+    /// Studies as declared grids (TOML spec: base config and axes): plan, run locally or as a
+    /// Slurm job array, status, collect into one table.
+    #[command(subcommand)]
+    Sweep(crate::cli_sweep::SweepCommand),
 }
 
 /// `empirical classifier ...`.
@@ -347,9 +351,21 @@ macro_rules! with_backend {
                     unreachable!("probe_cuda fails without the cuda feature")
                 }
             }
+            DeviceKind::Wgpu => {
+                crate::backend::probe_wgpu()?;
+                #[cfg(feature = "wgpu")]
+                {
+                    $f::<crate::backend::WgpuAutodiff>($($a,)* &Default::default())
+                }
+                #[cfg(not(feature = "wgpu"))]
+                {
+                    unreachable!("probe_wgpu fails without the wgpu feature")
+                }
+            }
         }
     };
 }
+pub(crate) use with_backend;
 
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
@@ -378,6 +394,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Mitigate(a)) => cmd_mitigate(&a),
         Some(Command::Table2(a)) => cmd_table2(&a),
         Some(Command::Diagnose(a)) => cmd_diagnose(&a),
+        Some(Command::Sweep(c)) => crate::cli_sweep::run(&c),
     }
 }
 
@@ -425,16 +442,6 @@ fn cmd_table2(a: &Table2Args) -> Result<()> {
     Ok(())
 }
 
-/// The paper's guidance scale and best schedule per task (App. G.1).
-fn paper_guidance(task: &str) -> (f64, crate::guidance::GuidanceScheduleKind) {
-    use crate::guidance::GuidanceScheduleKind as K;
-    match task {
-        "B" | "D" => (10.0, K::Constant),
-        "C" => (7.0, K::Piecewise),
-        _ => (7.0, K::Constant),
-    }
-}
-
 fn cmd_mitigate(a: &MitigateArgs) -> Result<()> {
     let tasks: Vec<String> = if a.task.eq_ignore_ascii_case("all") {
         TASKS.iter().map(|s| s.to_string()).collect()
@@ -469,7 +476,8 @@ fn cmd_mitigate(a: &MitigateArgs) -> Result<()> {
         {
             classifier_file(p)?;
         }
-        let (scale, kind) = paper_guidance(task);
+        let paper = crate::paper::PaperSettings::of(crate::config::parse_task(task)?);
+        let (scale, kind) = (paper.guidance_scale, paper.guidance_schedule);
         let guidance = crate::guidance::GuidanceArgs {
             guidance: None,
             scale: a.scale.unwrap_or(scale),
@@ -478,14 +486,10 @@ fn cmd_mitigate(a: &MitigateArgs) -> Result<()> {
             guidance_class: 1,
         }
         .options()?;
-        let filter_arch = a.filter_arch.clone().unwrap_or_else(|| {
-            if task == "A" || task == "B" {
-                "mlp"
-            } else {
-                "unet"
-            }
-            .to_string()
-        });
+        let filter_arch = a
+            .filter_arch
+            .clone()
+            .unwrap_or_else(|| paper.filter_arch.to_string());
         for &seed in &a.seeds {
             let o = crate::mitigation::MitigationOptions {
                 task: task.clone(),
@@ -518,9 +522,7 @@ fn cmd_mitigate(a: &MitigateArgs) -> Result<()> {
             studies.push(o);
         }
     }
-    if a.device == DeviceKind::Cuda {
-        crate::backend::probe_cuda()?;
-    }
+    crate::backend::probe(a.device)?;
     for o in &studies {
         let t0 = Instant::now();
         with_backend!(a.device, mitigate_cmd(o))?;
@@ -568,9 +570,7 @@ fn cmd_train(a: &TrainArgs) -> Result<()> {
             print!("{}", cfg.to_toml());
             return Ok(());
         }
-        if a.common.device == DeviceKind::Cuda {
-            crate::backend::probe_cuda()?;
-        }
+        crate::backend::probe(a.common.device)?;
         let summary = train_with(a, &cfg, &run)?;
         report_training(&summary);
         return Ok(());
@@ -608,9 +608,7 @@ fn cmd_train(a: &TrainArgs) -> Result<()> {
             out.display()
         )));
     }
-    if a.common.device == DeviceKind::Cuda {
-        crate::backend::probe_cuda()?;
-    }
+    crate::backend::probe(a.common.device)?;
     let (run, created) = RunDir::create_new(&out)?;
     let result = run
         .write_config(&cfg)
@@ -879,9 +877,7 @@ fn cmd_run(a: &RunArgs) -> Result<()> {
         cfg.validate()?;
         cfgs.push(cfg);
     }
-    if a.device == DeviceKind::Cuda {
-        crate::backend::probe_cuda()?;
-    }
+    crate::backend::probe(a.device)?;
     let t0 = Instant::now();
     let opts = RunTaskOptions {
         retrain: a.retrain,

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::paper::PaperSettings;
+use empirical_rules::Task;
 
 /// Normalisation used inside the U-Net's double convolutions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -286,23 +288,21 @@ impl ModelConfig {
     }
 }
 
-/// Paper dataset size per task (Sec. 3.2).
-pub fn paper_n_train(task: &str) -> usize {
-    if task == "A" {
-        4000
-    } else {
-        2000
-    }
+/// Paper dataset size per task (Sec. 3.2; [`crate::paper::PAPER`]).
+pub fn paper_n_train(task: Task) -> usize {
+    PaperSettings::of(task).n_train
 }
 
-/// Paper epochs per task (App. D.1).
-pub fn paper_epochs(task: &str) -> usize {
-    match task {
-        "A" => 400,
-        "B" => 800,
-        "C" => 1600,
-        _ => 1000,
-    }
+/// Paper epochs per task (App. D.1; [`crate::paper::PAPER`]).
+pub fn paper_epochs(task: Task) -> usize {
+    PaperSettings::of(task).epochs
+}
+
+/// The [`Task`] of a task name (`A`-`D`, any case).
+pub fn parse_task(task: &str) -> Result<Task> {
+    normalise_task(task)?
+        .parse()
+        .map_err(|e: empirical_rules::Error| Error::config("task", e.to_string()))
 }
 
 impl TrainConfig {
@@ -329,6 +329,7 @@ impl TrainConfig {
 impl RunConfig {
     /// The configuration of `preset` for `task` (validated).
     pub fn preset(preset: &str, task: &str) -> Result<Self> {
+        let paper_task = parse_task(task)?;
         let task = normalise_task(task)?;
         let diffusion = DiffusionConfig {
             timesteps: 1000,
@@ -342,14 +343,14 @@ impl RunConfig {
                 image_size: 32,
                 seed: 0,
                 data: DataConfig {
-                    n_train: paper_n_train(&task),
+                    n_train: paper_n_train(paper_task),
                 },
                 model: ModelConfig::paper(),
                 diffusion,
                 train: TrainConfig {
                     batch_size: 16,
                     init_from: String::new(),
-                    epochs: paper_epochs(&task),
+                    epochs: paper_epochs(paper_task),
                     max_steps: 0,
                     lr: 3e-4,
                     lr_schedule: LrSchedule::Constant,
@@ -383,7 +384,7 @@ impl RunConfig {
                 image_size: 32,
                 seed: 0,
                 data: DataConfig {
-                    n_train: paper_n_train(&task),
+                    n_train: paper_n_train(paper_task),
                 },
                 model: ModelConfig::cpu(),
                 diffusion,

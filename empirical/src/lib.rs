@@ -5,7 +5,8 @@
 //! Modules, one job each: [`config`] (presets, validation), [`schedule`] (beta_t, alpha_bar_t),
 //! [`model`] (U-Net), [`params`] (flat parameter views, AdamW, EMA), [`diffusion`] (q_sample,
 //! loss), [`sampler`] (DDPM / DDIM), [`train`] (loop), [`checkpoint`] (files), [`rundir`]
-//! (layout, atomic writes), [`backend`] (CPU / CUDA).
+//! (layout, atomic writes), [`backend`] (CPU / CUDA), [`sweep`] (studies as grids, locally or
+//! on Slurm).
 pub mod backend;
 pub mod checkpoint;
 pub mod classifier;
@@ -17,15 +18,18 @@ pub mod guidance;
 pub mod mitigation;
 pub mod model;
 pub mod ops;
+pub mod paper;
 pub mod params;
 pub mod rundir;
 pub mod sampler;
 pub mod schedule;
+pub mod sweep;
 pub mod table2;
 pub mod train;
 
 pub use error::{Error, Result};
 pub mod bench_support;
 pub mod cli;
+pub mod cli_sweep;
 pub mod data;
 pub mod pipeline;

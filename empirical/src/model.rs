@@ -11,8 +11,8 @@
 use burn::module::{Module, Param};
 use burn::tensor::activation;
 use burn::tensor::backend::Backend;
-use burn::tensor::module::{conv2d, interpolate, max_pool2d};
-use burn::tensor::ops::{ConvOptions, InterpolateMode, InterpolateOptions};
+use burn::tensor::module::{conv2d, max_pool2d};
+use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Tensor, TensorData};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -336,12 +336,8 @@ impl<B: Backend> Up<B> {
         skip: Tensor<B, 4>,
         temb: &Tensor<B, 2>,
     ) -> Tensor<B, 4> {
-        let [_, _, h, w] = x.dims();
-        let up = interpolate(
-            x,
-            [2 * h, 2 * w],
-            InterpolateOptions::new(InterpolateMode::Bilinear),
-        );
+        // burn's bilinear `interpolate`, or the same map as matmuls where it has no backward
+        let up = crate::ops::upsample::upsample2x_bilinear(x);
         let mut h = Tensor::cat(vec![skip, up], 1);
         if let Some(pre) = &self.pre {
             h = pre.forward(h);

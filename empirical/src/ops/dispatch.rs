@@ -12,7 +12,7 @@ use super::group_norm::GroupNormSpec;
 use super::{composite, switch, FusedOps};
 
 /// Move `a` into type `T` when `A` and `T` are the same type; give it back otherwise.
-fn cast<A: 'static, T: 'static>(a: A) -> Result<T, A> {
+pub(super) fn cast<A: 'static, T: 'static>(a: A) -> Result<T, A> {
     let mut slot = Some(a);
     let taken = (&mut slot as &mut dyn Any)
         .downcast_mut::<Option<T>>()

@@ -13,12 +13,20 @@
 //!
 //! Ops: GroupNorm (Wu & He 2018) with its per-channel affine map and the following activation
 //! (identity, ReLU, GELU or SiLU), forward and backward.
+//!
+//! [`upsample`]: the up blocks' 2x bilinear upsampling, as matrix products on the backends whose
+//! bilinear `interpolate` has no backward (autodiff over CUDA or wgpu).
+//!
+//! [`conv`]: the 2-D convolutions with bias, with an im2col + GEMM backward on burn-flex
+//! ([`conv::conv2d_bias`], [`conv::FusedConv`]).
 mod autodiff;
 pub mod composite;
+pub mod conv;
 mod dispatch;
 mod flex;
 pub mod group_norm;
 pub mod switch;
+pub mod upsample;
 
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;

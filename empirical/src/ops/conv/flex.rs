@@ -1,0 +1,73 @@
+//! Native [`FusedConv`] for burn-flex: the backward of [`super::kernel`] on contiguous `f32`
+//! buffers; the forward is burn-flex's own `conv2d` (tiled im2col + GEMM). Other dtypes, and
+//! shapes that the kernels refuse, take burn's ops.
+use burn::tensor::{Shape, TensorData, TensorMetadata};
+use burn_flex::{Flex, FlexTensor};
+
+use super::kernel::{self, ConvDims, Wanted};
+use super::{Conv2dSpec, FusedConv};
+
+/// A contiguous `f32` copy (or view) of `t`, or `None` for other dtypes.
+fn contiguous_f32(t: &FlexTensor) -> Option<FlexTensor> {
+    let c = t.to_contiguous();
+    c.as_slice::<f32>()?;
+    Some(c)
+}
+
+fn slice(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>().unwrap_or(&[])
+}
+
+fn tensor(v: Vec<f32>, shape: Shape) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(v, shape))
+}
+
+/// The sizes of a convolution of `x` with `w`, `None` unless both are 4-D.
+fn dims(x: &Shape, w: &Shape, spec: Conv2dSpec) -> Option<ConvDims> {
+    let (x, w) = (x.as_slice(), w.as_slice());
+    (x.len() == 4 && w.len() == 4 && x[1] == w[1]).then(|| ConvDims {
+        n: x[0],
+        c_in: x[1],
+        h: x[2],
+        w: x[3],
+        c_out: w[0],
+        kh: w[2],
+        kw: w[3],
+        ph: spec.padding[0],
+        pw: spec.padding[1],
+    })
+}
+
+/// The backward kernel on flex tensors, `None` where it does not apply.
+fn backward(
+    x: &FlexTensor,
+    w: &FlexTensor,
+    grad: &FlexTensor,
+    spec: Conv2dSpec,
+    wanted: Wanted,
+) -> Option<[Option<FlexTensor>; 3]> {
+    let (x_shape, w_shape) = (x.shape(), w.shape());
+    let d = dims(&x_shape, &w_shape, spec)?;
+    let (x, w, grad) = (contiguous_f32(x)?, contiguous_f32(w)?, contiguous_f32(grad)?);
+    let (dx, dw, db) = kernel::backward(slice(&x), slice(&w), slice(&grad), d, wanted).ok()?;
+    Some([
+        dx.map(|v| tensor(v, x_shape)),
+        dw.map(|v| tensor(v, w_shape)),
+        db.map(|v| tensor(v, Shape::new([d.c_out]))),
+    ])
+}
+
+impl FusedConv for Flex {
+    fn conv_bias_backward(
+        x: FlexTensor,
+        weight: FlexTensor,
+        grad: FlexTensor,
+        spec: Conv2dSpec,
+        wanted: Wanted,
+    ) -> [Option<FlexTensor>; 3] {
+        match backward(&x, &weight, &grad, spec, wanted) {
+            Some(g) => g,
+            None => super::composite_backward::<Flex>(x, weight, grad, spec, wanted),
+        }
+    }
+}
