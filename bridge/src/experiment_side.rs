@@ -1,9 +1,6 @@
 //! The experiment side of the bridge table: Eq. 4 results of the DDPM runs,
 //! read from run directories (`<runs>/<name>/eval/results.json`, an
-//! `empirical_rules::EvalReport`). `bridge` cannot depend on
-//! `empirical-rules` (that crate calls `bridge::eq4_error`), so only the
-//! fields needed here are deserialised: `summary.task`, `summary.eq4` (the
-//! evaluator's default trimming) and a few counts.
+//! [`empirical_rules::EvalReport`], read with the evaluator's own types).
 //!
 //! Mapping onto Eq. 4 (done by the evaluator with [`crate::eq4_error`]):
 //! `x`, `y` are the task's fine-rule quantities (Task A: `x = l1·h2/S²`,
@@ -12,8 +9,6 @@
 //! line is `y = k·x` with the task's target slope `k` (1, 1, √2, 1.5).
 
 use std::path::{Path, PathBuf};
-
-use serde::Deserialize;
 
 use crate::error::Eq4Error;
 use crate::BridgeError;
@@ -45,29 +40,13 @@ impl Method {
     /// Candidate locations of the results file inside a run directory.
     pub fn candidates(self) -> &'static [&'static str] {
         match self {
-            Method::Ddpm => &["eval/results.json"],
+            // the run layout's `eval/results.json`, `guided/eval/...`, `filtered/eval/...`
+            // (`empirical_rules::layout`), and the flat layout of older runs
+            Method::Ddpm => &[empirical_rules::layout::RESULTS],
             Method::Guidance => &["guided/eval/results.json", "guided/results.json"],
             Method::Filtering => &["filtered/eval/results.json", "filtered/results.json"],
         }
     }
-}
-
-#[derive(Debug, Deserialize)]
-struct ResultsFile {
-    summary: SummaryFields,
-}
-
-#[derive(Debug, Deserialize)]
-struct SummaryFields {
-    task: String,
-    #[serde(default)]
-    eq4: Option<Eq4Error>,
-    #[serde(default)]
-    n: Option<usize>,
-    #[serde(default)]
-    n_valid: Option<usize>,
-    #[serde(default)]
-    default_trim: Option<String>,
 }
 
 /// The fields of one `results.json` the bridge uses.
@@ -92,28 +71,20 @@ pub struct ExperimentResult {
 /// Read one `results.json`.
 pub fn read_results(path: &Path, method: Method) -> Result<ExperimentResult, BridgeError> {
     let text = std::fs::read_to_string(path).map_err(|e| BridgeError::io(path, e))?;
-    let r: ResultsFile = serde_json::from_str(&text).map_err(|e| BridgeError::Parse {
-        path: path.to_path_buf(),
-        what: e.to_string(),
-    })?;
+    let r: empirical_rules::EvalReport =
+        serde_json::from_str(&text).map_err(|e| BridgeError::Parse {
+            path: path.to_path_buf(),
+            what: e.to_string(),
+        })?;
     Ok(ExperimentResult {
-        task: normalise_task(&r.summary.task),
+        task: r.task.letter().to_string(),
         method,
         eq4: r.summary.eq4,
-        n: r.summary.n,
-        n_valid: r.summary.n_valid,
-        default_trim: r.summary.default_trim,
+        n: Some(r.summary.n),
+        n_valid: Some(r.summary.n_valid),
+        default_trim: Some(r.summary.default_trim),
         source: path.to_path_buf(),
     })
-}
-
-fn normalise_task(t: &str) -> String {
-    let t = t.trim();
-    let t = t
-        .strip_prefix("Task ")
-        .or_else(|| t.strip_prefix("task "))
-        .unwrap_or(t);
-    t.to_ascii_uppercase()
 }
 
 /// What scanning a runs folder found: readable results and unreadable files.

@@ -115,14 +115,23 @@ fn theory_point_is_deterministic() {
     assert_eq!(a, b);
 }
 
+/// A real evaluator report (a few generated Task `task` images) whose Eq. 4 summary is replaced
+/// by the fit of `x`, `y`, so that the expected Error is known exactly.
 fn results_json(task: &str, x: &[f64], y: &[f64], k: f64) -> (String, bridge::Eq4Error) {
+    use empirical_rules::{evaluate, generate, EvalConfig, GenConfig, Kind, Task};
     let e = eq4_error(x, y, k, Trim::None, Ddof::Population).unwrap();
-    let json = serde_json::json!({
-        "task": task,
-        "per_image": [],
-        "summary": { "task": task, "n": x.len(), "n_valid": x.len(), "eq4": e, "default_trim": "none", "other": 1 }
-    });
-    (json.to_string(), e)
+    let task: Task = task.parse().unwrap();
+    let data = generate(&GenConfig {
+        task,
+        n: 4,
+        size: 32,
+        seed: 0,
+        kind: Kind::Train,
+    })
+    .unwrap();
+    let mut report = evaluate(task, &data.images, &EvalConfig::default()).unwrap();
+    report.summary.eq4 = Some(e);
+    (serde_json::to_string(&report).unwrap(), e)
 }
 
 #[test]

@@ -273,7 +273,7 @@ fn ops_table(shape: [usize; 4], act: Act, reps: usize) {
         println!("| {name} | {inf:.2} | {f:.2} | {b:.2} |");
     };
     row(
-        "conv2d 3x3 + bias",
+        "conv2d 3x3 + bias, burn",
         time_ms(reps, || {
             let _ = conv2d(x.clone(), w.clone(), Some(bias.clone()), opts.clone());
         }),
@@ -281,6 +281,25 @@ fn ops_table(shape: [usize; 4], act: Act, reps: usize) {
             conv2d(ad(&x), ad(&w), Some(p1(&bias)), opts.clone())
         }),
     );
+    let w1 = diffusion::normal_tensor::<Cpu>(&mut rng, [c, c, 1, 1], &device).mul_scalar(0.1);
+    for (k, wk) in [(3, &w), (1, &w1)] {
+        let cs = ops::conv::Conv2dSpec {
+            padding: [k / 2, k / 2],
+        };
+        for (name, on) in [("composite", false), ("fused", true)] {
+            with_fused(on, || {
+                row(
+                    &format!("conv {k}x{k} + bias, {name}"),
+                    time_ms(reps, || {
+                        let _ = ops::conv::conv2d_bias(x.clone(), wk.clone(), bias.clone(), cs);
+                    }),
+                    time_fwd_bwd(reps, || {
+                        ops::conv::conv2d_bias(ad(&x), ad(wk), p1(&bias), cs)
+                    }),
+                )
+            });
+        }
+    }
     for (name, on) in [
         ("GroupNorm + act, composite", false),
         ("GroupNorm + act, fused", true),

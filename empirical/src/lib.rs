@@ -28,6 +28,7 @@ pub mod table2;
 pub mod train;
 
 pub use error::{Error, Result};
+#[doc(hidden)]
 pub mod bench_support;
 pub mod cli;
 pub mod cli_sweep;

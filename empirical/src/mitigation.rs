@@ -13,6 +13,7 @@
 //! stopped. Every stage is seeded from the study's seed.
 use burn::tensor::backend::AutodiffBackend;
 use empirical_rules::color::RangeSet;
+use empirical_rules::RunLayout;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -148,8 +149,9 @@ pub fn run_mitigation<B: AutodiffBackend>(
 
     // 1. DDPM samples
     let t0 = Instant::now();
-    let samples_dir = o.root.join("samples");
-    if o.root.join("eval/results.json").is_file() {
+    let run = RunLayout::new(&o.root);
+    let samples_dir = run.samples();
+    if run.results().is_file() {
         log(o.quiet, "DDPM samples done, reusing");
     } else {
         log(
@@ -188,8 +190,8 @@ pub fn run_mitigation<B: AutodiffBackend>(
 
     // 3. guided samples
     let t0 = Instant::now();
-    let guided = o.root.join("guided");
-    if guided.join("eval/results.json").is_file() {
+    let guided = RunLayout::new(&o.root).guided().root;
+    if RunLayout::is_evaluated(&guided) {
         log(o.quiet, "guided samples done, reusing");
     } else {
         let (_, clf) = classifier::train::load_classifier::<B>(&gpath, device)?;
@@ -236,8 +238,8 @@ pub fn run_mitigation<B: AutodiffBackend>(
 
     // 5. filtered samples
     let t0 = Instant::now();
-    let filtered = o.root.join("filtered");
-    if filtered.join("eval/results.json").is_file() {
+    let filtered = RunLayout::new(&o.root).filtered().root;
+    if RunLayout::is_evaluated(&filtered) {
         log(o.quiet, "filtered samples done, reusing");
     } else {
         classifier::filter::run_filter(

@@ -11,8 +11,7 @@
 use burn::module::{Module, Param};
 use burn::tensor::activation;
 use burn::tensor::backend::Backend;
-use burn::tensor::module::{conv2d, max_pool2d};
-use burn::tensor::ops::ConvOptions;
+use burn::tensor::module::max_pool2d;
 use burn::tensor::{Tensor, TensorData};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -63,11 +62,12 @@ impl<B: Backend> Conv<B> {
     }
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let p = self.padding;
-        conv2d(
+        // burn's `conv2d`, with the im2col + GEMM backward on burn-flex (see `ops::conv`)
+        ops::conv::conv2d_bias(
             x,
             self.weight.val(),
-            Some(self.bias.val()),
-            ConvOptions::new([1, 1], [p, p], [1, 1], 1),
+            self.bias.val(),
+            ops::conv::Conv2dSpec { padding: [p, p] },
         )
     }
 }

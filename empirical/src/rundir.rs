@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 use crate::config::RunConfig;
+use empirical_rules::RunLayout;
 use crate::error::{Error, Result};
 
 /// Write `bytes` to `path` atomically: a hidden temporary file in the same directory
@@ -104,7 +105,7 @@ impl RunDir {
     }
     /// Open an existing run directory (must contain `config.toml`).
     pub fn open(root: &Path) -> Result<Self> {
-        if !root.join("config.toml").is_file() {
+        if !RunLayout::new(root).config().is_file() {
             return Err(Error::Other(format!(
                 "{} is not a run directory (no config.toml)",
                 root.display()
@@ -112,23 +113,27 @@ impl RunDir {
         }
         Self::create(root)
     }
+    /// The folder's paths ([`empirical_rules::layout`]).
+    pub fn layout(&self) -> RunLayout {
+        RunLayout::new(&self.root)
+    }
     pub fn config_path(&self) -> PathBuf {
-        self.root.join("config.toml")
+        self.layout().config()
     }
     pub fn checkpoints(&self) -> PathBuf {
-        self.root.join("checkpoints")
+        self.layout().checkpoints()
     }
     pub fn metrics_path(&self) -> PathBuf {
-        self.root.join("metrics.csv")
+        self.layout().metrics()
     }
     pub fn samples(&self) -> PathBuf {
-        self.root.join("samples")
+        self.layout().samples()
     }
     pub fn eval(&self) -> PathBuf {
-        self.root.join("eval")
+        self.layout().eval()
     }
     pub fn data(&self) -> PathBuf {
-        self.root.join("data")
+        self.layout().data()
     }
     /// Write the resolved config.
     pub fn write_config(&self, cfg: &RunConfig) -> Result<()> {
@@ -143,7 +148,7 @@ impl RunDir {
     /// Write `run.json`.
     pub fn write_info(&self, info: &RunInfo) -> Result<()> {
         let s = serde_json::to_vec_pretty(info).expect("serialises");
-        write_atomic(&self.root.join("run.json"), &s)
+        write_atomic(&self.layout().run_info(), &s)
     }
     /// Path of the checkpoint after `step` steps.
     pub fn checkpoint_path(&self, step: u64) -> PathBuf {

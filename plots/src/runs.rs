@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use empirical_rules::{EvalReport, ImageResult, Task};
+use empirical_rules::{EvalReport, ImageResult, RunLayout, Task};
 
 use crate::error::PlotError;
 use crate::scatter::ScatterPanel;
@@ -30,11 +30,11 @@ pub fn load_runs(runs: &Path) -> (Vec<Run>, Vec<String>) {
     };
     let mut dirs: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("eval/results.json").is_file())
+        .filter(|p| RunLayout::is_evaluated(p))
         .collect();
     dirs.sort();
     for dir in dirs {
-        match read_report(&dir.join("eval/results.json")) {
+        match read_report(&RunLayout::new(&dir).results()) {
             Ok(report) => out.push(Run {
                 name: dir
                     .file_name()
@@ -100,7 +100,7 @@ pub fn scatter_panel(report: &EvalReport, title: String) -> ScatterPanel {
 /// Look up a numeric setting by key anywhere in a run's `config.toml`
 /// (e.g. `epochs`, `n_train`, `image_size`).
 pub fn config_value(dir: &Path, key: &str) -> Option<f64> {
-    let text = std::fs::read_to_string(dir.join("config.toml")).ok()?;
+    let text = std::fs::read_to_string(RunLayout::new(dir).config()).ok()?;
     let v: toml::Value = toml::from_str(&text).ok()?;
     find_key(&v, key)
 }

@@ -25,7 +25,7 @@ use ndarray::Array4;
 use ndarray_npy::WriteNpyExt;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// One input image: its name and the decoded image, or why it could not be decoded.
 #[derive(Debug, Clone)]
@@ -34,25 +34,14 @@ pub struct Loaded {
     pub image: std::result::Result<RgbImage, String>,
 }
 
-/// Write a file atomically: a temporary file in the same folder (hidden, named
-/// `.<file name>.<random>.tmp`), then rename. The file gets the mode a plain `File::create`
-/// gets (`0o666` less the umask), not the temporary file's usual `0o600`.
+/// Write a file atomically through `f` ([`hidden_rules_core::fsio::write_atomic_with`]: a hidden
+/// temporary file `.<file name>.<random>.tmp` in the same folder, synced, then renamed). The
+/// file gets the mode a plain `File::create` gets (`0o666` less the umask).
 pub fn atomic_write<F>(path: &Path, f: F) -> Result<()>
 where
-    F: FnOnce(&mut BufWriter<&mut File>) -> std::io::Result<()>,
+    F: FnOnce(&mut dyn Write) -> std::io::Result<()>,
 {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut tmp = hidden_rules_core::fsio::tempfile_for(path).map_err(|e| Error::io(&dir, e))?;
-    {
-        let mut w = BufWriter::new(tmp.as_file_mut());
-        f(&mut w).map_err(|e| Error::io(path, e))?;
-        w.flush().map_err(|e| Error::io(path, e))?;
-    }
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    hidden_rules_core::fsio::write_atomic_with(path, f).map_err(|e| Error::io(path, e))
 }
 
 /// Write images (all the same size) as one `N x H x W x 3` `u8` `.npy`, atomically.

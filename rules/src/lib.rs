@@ -28,6 +28,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod batch;
+#[doc(hidden)]
 pub mod bench_support;
 pub mod cli;
 pub mod color;
@@ -35,6 +36,7 @@ pub mod error;
 pub mod eval;
 pub mod generate;
 pub mod io;
+pub mod layout;
 pub mod npy;
 pub mod render;
 pub mod task;
@@ -43,6 +45,7 @@ pub mod tensor;
 pub use error::{Error, Result};
 pub use eval::{evaluate, EvalConfig, EvalReport, ImageResult, Summary};
 pub use generate::{generate, Dataset, GenConfig, Kind, Record};
+pub use layout::RunLayout;
 pub use io::{load_images, load_images_lenient, load_samples, SampleSet};
 pub use task::Task;
 pub use tensor::{from_chw_f32, to_chw_f32, try_from_chw_f32};

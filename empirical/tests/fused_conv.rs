@@ -1,0 +1,219 @@
+//! The im2col + GEMM convolution backward (`empirical::ops::conv`) against burn's composite
+//! `conv2d` under `Autodiff<Flex>`: values and gradients with respect to x, the weight and the
+//! bias, on random shapes; and one training step of the tiny U-Net with fusion on and off.
+use burn::module::AutodiffModule;
+use burn::tensor::{Distribution, Tensor, TensorData};
+use empirical::backend::{Cpu, CpuAutodiff};
+use empirical::config::RunConfig;
+use empirical::ops::conv::{conv2d_bias, Conv2dSpec};
+use empirical::ops::switch::with_fused;
+use empirical::params;
+use empirical::train::Trainer;
+use proptest::prelude::*;
+
+type B = CpuAutodiff;
+
+/// Largest difference relative to `max(|b|, floor)`: `floor` is the size of the terms that the
+/// result is a sum of, below which a difference is rounding, not an error.
+fn max_rel(a: &[f32], b: &[f32], floor: f32) -> f32 {
+    assert_eq!(a.len(), b.len());
+    let scale = b.iter().fold(floor.max(1e-3), |m, v| m.max(v.abs()));
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs() / scale)
+        .fold(0.0, f32::max)
+}
+
+/// The weights of the weighted sum whose gradient is taken: every output gets a different
+/// upstream gradient `dY` (`|dY| <= 1`).
+fn upstream(len: usize) -> Vec<f32> {
+    (0..len).map(|i| (i as f32 * 0.37).sin()).collect()
+}
+
+/// `[y, dx, dw, db]` of `sum(conv2d_bias(x, w, b) * upstream)` with fusion on or off.
+fn run(
+    fused: bool,
+    x: &TensorData,
+    w: &TensorData,
+    b: &TensorData,
+    spec: Conv2dSpec,
+) -> [Vec<f32>; 4] {
+    with_fused(fused, || {
+        let dev = Default::default();
+        let x = Tensor::<B, 4>::from_data(x.clone(), &dev).require_grad();
+        let w = Tensor::<B, 4>::from_data(w.clone(), &dev).require_grad();
+        let b = Tensor::<B, 1>::from_data(b.clone(), &dev).require_grad();
+        let y = conv2d_bias(x.clone(), w.clone(), b.clone(), spec);
+        let dims = y.dims();
+        let up =
+            Tensor::<B, 4>::from_data(TensorData::new(upstream(dims.iter().product()), dims), &dev);
+        let grads = (y.clone() * up).sum().backward();
+        let v = |t: TensorData| t.to_vec::<f32>().unwrap();
+        [
+            v(y.into_data()),
+            v(x.grad(&grads).unwrap().into_data()),
+            v(w.grad(&grads).unwrap().into_data()),
+            v(b.grad(&grads).unwrap().into_data()),
+        ]
+    })
+}
+
+fn random(shape: &[usize], seed: u64) -> TensorData {
+    <Cpu as burn::tensor::backend::Backend>::seed(&Default::default(), seed);
+    let t = Tensor::<Cpu, 1>::random(
+        [shape.iter().product::<usize>()],
+        Distribution::Normal(0.2, 1.3),
+        &Default::default(),
+    );
+    TensorData::new(t.into_data().to_vec::<f32>().unwrap(), shape.to_vec())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn case(n: usize, c_in: usize, c_out: usize, h: usize, w: usize, k: usize, pad: usize, seed: u64) {
+    let spec = Conv2dSpec {
+        padding: [pad, pad],
+    };
+    let x = random(&[n, c_in, h, w], seed);
+    let wt = random(&[c_out, c_in, k, k], seed + 1);
+    let b = random(&[c_out], seed + 2);
+    let fused = run(true, &x, &wt, &b, spec);
+    let plain = run(false, &x, &wt, &b, spec);
+    let (xv, wv, bv) = (
+        x.to_vec::<f32>().unwrap(),
+        wt.to_vec::<f32>().unwrap(),
+        b.to_vec::<f32>().unwrap(),
+    );
+    let abs_max = |v: &[f32]| v.iter().fold(0.0f32, |m, a| m.max(a.abs()));
+    // Each result is a sum of signed products; its rounding is relative to the sum of the
+    // products' sizes, bounded from the data (|dY| <= 1):
+    // y[b, co, p] = bias + sum over ci, ky, kx of w x: at most
+    // max|bias| + max|x| max over co of sum |w[co, ..]|;
+    let k2 = c_in * k * k;
+    let w_row = wv
+        .chunks(k2)
+        .map(|r| r.iter().map(|a| a.abs()).sum::<f32>())
+        .fold(0.0f32, f32::max);
+    let y_terms = abs_max(&bv) + abs_max(&xv) * w_row;
+    // dx[b, ci, pixel] = sum over co, ky, kx of w dY: at most max over ci of sum |w[.., ci, ..]|;
+    let w_col = (0..c_in)
+        .map(|ci| {
+            (0..c_out)
+                .map(|co| {
+                    wv[(co * c_in + ci) * k * k..][..k * k]
+                        .iter()
+                        .map(|a| a.abs())
+                        .sum::<f32>()
+                })
+                .sum::<f32>()
+        })
+        .fold(0.0f32, f32::max);
+    // dw[co, ci, ky, kx] = sum over b and pixels of dY x: at most max over ci of sum |x[.., ci]|;
+    let hw = h * w;
+    let x_chan = (0..c_in)
+        .map(|ci| {
+            (0..n)
+                .map(|bi| {
+                    xv[(bi * c_in + ci) * hw..][..hw]
+                        .iter()
+                        .map(|a| a.abs())
+                        .sum::<f32>()
+                })
+                .sum::<f32>()
+        })
+        .fold(0.0f32, f32::max);
+    // db[co] = sum over b and output pixels of dY: the sum of their sizes.
+    let p_out = (h + 2 * pad + 1 - k) * (w + 2 * pad + 1 - k);
+    let up = upstream(n * c_out * p_out);
+    let db_terms = (0..c_out)
+        .map(|co| {
+            (0..n)
+                .map(|bi| {
+                    up[(bi * c_out + co) * p_out..][..p_out]
+                        .iter()
+                        .map(|a| a.abs())
+                        .sum::<f32>()
+                })
+                .sum::<f32>()
+        })
+        .fold(0.0f32, f32::max);
+    for (kk, name) in ["value", "dx", "dw", "db"].iter().enumerate() {
+        let floor = [y_terms, w_col, x_chan, db_terms][kk];
+        let r = max_rel(&fused[kk], &plain[kk], floor);
+        assert!(
+            r < 1e-5,
+            "{name}: relative difference {r:e} (n {n}, c_in {c_in}, c_out {c_out}, {h}x{w}, \
+             kernel {k}, padding {pad})"
+        );
+    }
+}
+
+#[test]
+fn fused_matches_composite_on_the_unet_shapes() {
+    case(4, 16, 16, 32, 32, 3, 1, 1); // one batch item per block
+    case(3, 35, 16, 32, 32, 1, 0, 2); // 1x1: the item is its own column matrix
+    case(25, 3, 5, 10, 10, 3, 1, 3); // blocks of 11, 11 and 3 items
+    case(16, 32, 64, 4, 4, 3, 1, 4); // one block, the GEMMs split over threads
+    case(2, 8, 3, 5, 7, 3, 0, 5); // no padding
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn fused_matches_composite(
+        n in 1usize..5, c_in in 1usize..=20, c_out in 1usize..=20,
+        h in 1usize..12, w in 1usize..12, three in any::<bool>(), same in any::<bool>(),
+        seed in 0u64..1000,
+    ) {
+        let k = if three { 3 } else { 1 };
+        // "same" padding k / 2 as the U-Net, or none where the kernel fits
+        let pad = if same || h < k || w < k { k / 2 } else { 0 };
+        case(n, c_in, c_out, h, w, k, pad, seed);
+    }
+}
+
+/// One training step of the tiny U-Net from the same state and batch: `(loss, parameters)`.
+fn one_step(fused: bool) -> (f32, Vec<Vec<f32>>) {
+    with_fused(fused, || {
+        let cfg = RunConfig::preset("tiny", "A").unwrap();
+        let dev = Default::default();
+        let mut t = Trainer::<CpuAutodiff>::new(&cfg, &dev);
+        let s = cfg.image_size;
+        let shape = [cfg.train.batch_size, 3, s, s];
+        let x0 = Tensor::<CpuAutodiff, 4>::from_data(random(&shape, 7), &dev).clamp(-1.0, 1.0);
+        let loss = t.train_step(x0, cfg.train.lr).unwrap();
+        let (w, _) = params::collect(&t.model.valid());
+        let w = w
+            .into_iter()
+            .map(|p| p.into_data().to_vec::<f32>().unwrap())
+            .collect();
+        (loss, w)
+    })
+}
+
+#[test]
+fn training_step_is_the_same_with_fusion_on_and_off() {
+    let cfg = RunConfig::preset("tiny", "A").unwrap();
+    let lr = cfg.train.lr as f32;
+    let (loss_on, w_on) = one_step(true);
+    let (loss_off, w_off) = one_step(false);
+    // the forward pass runs the same convolution either way
+    assert!(
+        (loss_on - loss_off).abs() <= 1e-6 * loss_off.abs(),
+        "loss {loss_on} vs {loss_off}"
+    );
+    assert_eq!(w_on.len(), w_off.len());
+    // AdamW's first step moves every parameter by about lr sign(g): gradients that agree
+    // to rounding give the same step up to a small fraction of lr
+    let mut worst = 0.0f32;
+    for (a, b) in w_on.iter().zip(&w_off) {
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            worst = worst.max((x - y).abs());
+        }
+    }
+    eprintln!("largest parameter difference {worst:e}, loss {loss_on} vs {loss_off}");
+    assert!(
+        worst <= 1e-3 * lr,
+        "largest parameter difference {worst:e} (lr {lr:e})"
+    );
+}
