@@ -147,41 +147,42 @@ fn blocks_table(preset: &str, batch: usize, reps: usize) {
     let temb = time_embedding::<Cpu>(&t, m.time_emb_dim, &device);
     let temb_ad = time_embedding::<CpuAutodiff>(&t, m.time_emb_dim, &device);
     println!("\n## {preset}: per block, batch {batch} (ms, median of {reps})\n");
-    println!("| block | input | infer off | infer on | fwd off | fwd on | bwd off | bwd on |");
-    println!("|---|---|---:|---:|---:|---:|---:|---:|");
-    let mut tot = [0.0f64; 6];
+    println!(
+        "| block | input | infer off | infer on | fwd off | fwd on, conv composite | fwd on \
+         | bwd off | bwd on, conv composite | bwd on |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut tot = [0.0f64; 8];
     for (b, h, skip) in trace(&m, x, &t) {
-        let mut row = [0.0f64; 6];
-        for (k, on) in [false, true].into_iter().enumerate() {
+        // infer off, infer on, fwd x 3, bwd x 3 (fusion off; on with burn's conv; all on)
+        let mut row = [0.0f64; 8];
+        for (k, (on, conv_on)) in [(false, false), (true, false), (true, true)]
+            .into_iter()
+            .enumerate()
+        {
             with_fused(on, || {
-                row[k] = time_ms(reps, || {
-                    let _ = run_block(&m, b, h.clone(), skip.clone(), &temb);
-                });
-                let (f, bw) = time_fwd_bwd(reps, || {
-                    run_block(m_ad, b, ad(&h), skip.as_ref().map(ad), &temb_ad)
-                });
-                row[2 + k] = f;
-                row[4 + k] = bw;
+                ops::conv::with_conv_fused(conv_on, || {
+                    if k != 1 {
+                        row[k / 2] = time_ms(reps, || {
+                            let _ = run_block(&m, b, h.clone(), skip.clone(), &temb);
+                        });
+                    }
+                    let (f, bw) = time_fwd_bwd(reps, || {
+                        run_block(m_ad, b, ad(&h), skip.as_ref().map(ad), &temb_ad)
+                    });
+                    row[2 + k] = f;
+                    row[5 + k] = bw;
+                })
             });
         }
         for (a, r) in tot.iter_mut().zip(row) {
             *a += r;
         }
-        println!(
-            "| {b:?} | {:?} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
-            h.dims(),
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            row[4],
-            row[5]
-        );
+        let cells: Vec<String> = row.iter().map(|v| format!("{v:.1}")).collect();
+        println!("| {b:?} | {:?} | {} |", h.dims(), cells.join(" | "));
     }
-    println!(
-        "| **sum** | | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
-        tot[0], tot[1], tot[2], tot[3], tot[4], tot[5]
-    );
+    let cells: Vec<String> = tot.iter().map(|v| format!("{v:.1}")).collect();
+    println!("| **sum** | | {} |", cells.join(" | "));
 }
 
 /// The phases of one training step (as `Trainer::train_step`), ms.
@@ -191,61 +192,68 @@ fn step_phases(preset: &str, batch: usize, reps: usize) {
     println!("\n## {preset}: one training step, batch {batch} (ms, median of {reps})\n");
     println!("| fusion | forward + loss | backward | AdamW | EMA | total |");
     println!("|---|---:|---:|---:|---:|---:|");
-    for on in [false, true] {
+    for (label, on, conv_on) in [
+        ("off", false, false),
+        ("on, conv composite", true, false),
+        ("on", true, true),
+    ] {
         with_fused(on, || {
-            let mut tr = Trainer::<CpuAutodiff>::new(&cfg, &device);
-            let s = cfg.image_size;
-            let mut rng = ChaCha8Rng::seed_from_u64(1);
-            let x0 = diffusion::normal_tensor::<CpuAutodiff>(&mut rng, [batch, 3, s, s], &device)
-                .clamp(-1.0, 1.0);
-            let tc = cfg.train.clone();
-            let hp = AdamW {
-                lr: tc.lr,
-                beta1: tc.adam_beta1,
-                beta2: tc.adam_beta2,
-                eps: tc.adam_eps,
-                weight_decay: tc.weight_decay,
-            };
-            let mut ph: Vec<[f64; 4]> = Vec::new();
-            for k in 0..=reps.max(1) {
-                let mut r = step_rng(cfg.seed, tr.step);
-                let tt = diffusion::uniform_steps(&mut r, batch, tr.sched.len());
-                let eps =
-                    diffusion::normal_tensor::<CpuAutodiff>(&mut r, [batch, 3, s, s], &device);
-                let c0 = Instant::now();
-                let loss = diffusion::loss(&tr.model, &tr.sched, x0.clone(), &tt, eps);
-                let _v: f32 = loss.clone().into_scalar();
-                let c1 = Instant::now();
-                let grads = loss.backward();
-                let c2 = Instant::now();
-                tr.model =
-                    params::adamw_step(tr.model.clone(), &grads, &mut tr.adam, hp, tr.step + 1);
-                tr.step += 1;
-                let c3 = Instant::now();
-                let (w, _) = params::collect(&tr.model.valid());
-                params::ema_update(&mut tr.ema, &w, tc.ema_decay, tc.ema_start, tr.step);
-                let _ = tr.ema.last().map(|e| e.clone().into_data());
-                let c4 = Instant::now();
-                let d = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
-                if k > 0 {
-                    ph.push([d(c0, c1), d(c1, c2), d(c2, c3), d(c3, c4)]);
+            ops::conv::with_conv_fused(conv_on, || {
+                let mut tr = Trainer::<CpuAutodiff>::new(&cfg, &device);
+                let s = cfg.image_size;
+                let mut rng = ChaCha8Rng::seed_from_u64(1);
+                let x0 =
+                    diffusion::normal_tensor::<CpuAutodiff>(&mut rng, [batch, 3, s, s], &device)
+                        .clamp(-1.0, 1.0);
+                let tc = cfg.train.clone();
+                let hp = AdamW {
+                    lr: tc.lr,
+                    beta1: tc.adam_beta1,
+                    beta2: tc.adam_beta2,
+                    eps: tc.adam_eps,
+                    weight_decay: tc.weight_decay,
+                };
+                let mut ph: Vec<[f64; 4]> = Vec::new();
+                for k in 0..=reps.max(1) {
+                    let mut r = step_rng(cfg.seed, tr.step);
+                    let tt = diffusion::uniform_steps(&mut r, batch, tr.sched.len());
+                    let eps =
+                        diffusion::normal_tensor::<CpuAutodiff>(&mut r, [batch, 3, s, s], &device);
+                    let c0 = Instant::now();
+                    let loss = diffusion::loss(&tr.model, &tr.sched, x0.clone(), &tt, eps);
+                    let _v: f32 = loss.clone().into_scalar();
+                    let c1 = Instant::now();
+                    let grads = loss.backward();
+                    let c2 = Instant::now();
+                    tr.model =
+                        params::adamw_step(tr.model.clone(), &grads, &mut tr.adam, hp, tr.step + 1);
+                    tr.step += 1;
+                    let c3 = Instant::now();
+                    let (w, _) = params::collect(&tr.model.valid());
+                    params::ema_update(&mut tr.ema, &w, tc.ema_decay, tc.ema_start, tr.step);
+                    let _ = tr.ema.last().map(|e| e.clone().into_data());
+                    let c4 = Instant::now();
+                    let d = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
+                    if k > 0 {
+                        ph.push([d(c0, c1), d(c1, c2), d(c2, c3), d(c3, c4)]);
+                    }
                 }
-            }
-            let med = |i: usize| {
-                let mut v: Vec<f64> = ph.iter().map(|p| p[i]).collect();
-                v.sort_by(|a, b| a.total_cmp(b));
-                v[v.len() / 2]
-            };
-            let p = [med(0), med(1), med(2), med(3)];
-            println!(
-                "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
-                if on { "on" } else { "off" },
-                p[0],
-                p[1],
-                p[2],
-                p[3],
-                p.iter().sum::<f64>()
-            );
+                let med = |i: usize| {
+                    let mut v: Vec<f64> = ph.iter().map(|p| p[i]).collect();
+                    v.sort_by(|a, b| a.total_cmp(b));
+                    v[v.len() / 2]
+                };
+                let p = [med(0), med(1), med(2), med(3)];
+                println!(
+                    "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                    label,
+                    p[0],
+                    p[1],
+                    p[2],
+                    p[3],
+                    p.iter().sum::<f64>()
+                );
+            })
         });
     }
 }

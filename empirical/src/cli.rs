@@ -55,6 +55,9 @@ pub enum Command {
     /// Slurm job array, status, collect into one table.
     #[command(subcommand)]
     Sweep(crate::cli_sweep::SweepCommand),
+    /// Check a GPU backend against the CPU backend (20 training steps, DDPM, DDIM and guided
+    /// sampling) and time the `paper` preset's train and sample steps; writes a JSON report.
+    GpuCheck(crate::cli_gpu_check::GpuCheckArgs),
 }
 
 /// `empirical classifier ...`.
@@ -395,6 +398,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Table2(a)) => cmd_table2(&a),
         Some(Command::Diagnose(a)) => cmd_diagnose(&a),
         Some(Command::Sweep(c)) => crate::cli_sweep::run(&c),
+        Some(Command::GpuCheck(a)) => crate::cli_gpu_check::run(&a),
     }
 }
 

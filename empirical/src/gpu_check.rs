@@ -65,7 +65,7 @@ pub fn throughput<B: AutodiffBackend>(
     let sched = Schedule::from_config(&cfg.diffusion);
     let mut x: Tensor<B::InnerBackend, 4> = normal_tensor(&mut rng, [batch, 3, s, s], device);
     let t_mid = sched.len() / 2;
-    let mut step = |x: Tensor<B::InnerBackend, 4>, rng: &mut ChaCha8Rng| {
+    let step = |x: Tensor<B::InnerBackend, 4>, rng: &mut ChaCha8Rng| {
         let y = crate::sampler::ddpm_step(&model, &sched, x, t_mid, rng);
         let _ = y.clone().slice([0..1, 0..1, 0..1, 0..1]).into_data();
         y

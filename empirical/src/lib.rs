@@ -7,6 +7,7 @@
 //! loss), [`sampler`] (DDPM / DDIM), [`train`] (loop), [`checkpoint`] (files), [`rundir`]
 //! (layout, atomic writes), [`backend`] (CPU / CUDA), [`sweep`] (studies as grids, locally or
 //! on Slurm).
+pub mod agreement;
 pub mod backend;
 pub mod checkpoint;
 pub mod classifier;
@@ -14,6 +15,7 @@ pub mod config;
 pub mod diagnose;
 pub mod diffusion;
 pub mod error;
+pub mod gpu_check;
 pub mod guidance;
 pub mod mitigation;
 pub mod model;
@@ -31,6 +33,7 @@ pub use error::{Error, Result};
 #[doc(hidden)]
 pub mod bench_support;
 pub mod cli;
+pub mod cli_gpu_check;
 pub mod cli_sweep;
 pub mod data;
 pub mod pipeline;

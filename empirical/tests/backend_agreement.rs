@@ -35,6 +35,7 @@ use empirical::classifier::nets::Classifier;
 use empirical::config::{RunConfig, SampleMethod};
 use empirical::guidance::{self, GuidanceOptions, GuidanceSchedule};
 use empirical::model::UNet;
+use empirical::ops::upsample::upsample2x_bilinear;
 use empirical::params;
 use empirical::pipeline;
 use empirical::sampler::{self, SamplerOptions};
@@ -43,6 +44,8 @@ use empirical::train::{self, Trainer};
 
 /// Training steps compared.
 const STEPS: u64 = 20;
+/// Largest difference of one U-Net forward pass (outputs of size about 1).
+const TOL_FORWARD: f32 = 1e-4;
 /// Relative loss difference at step 1 (forward rounding only).
 const TOL_LOSS_FIRST: f64 = 1e-5;
 /// Relative loss difference at every step.
@@ -218,6 +221,119 @@ fn u8_diff(a: &[RgbImage], b: &[RgbImage]) -> (u8, usize, usize) {
         }
     }
     (worst, ones, more)
+}
+
+/// One U-Net forward pass on fixed inputs, on Flex and on wgpu, each with and without autodiff,
+/// and the up blocks' 2x upsampling (burn's kernel and the matmul form) on wgpu.
+#[test]
+fn wgpu_forward_agrees_with_flex_with_and_without_autodiff() {
+    if let Err(e) = probe_wgpu() {
+        println!("backend_agreement: skipped, no usable wgpu device: {e}");
+        return;
+    }
+    use empirical::ops::upsample::upsample2x_composite;
+    use rand::SeedableRng;
+    let dc: Device<Cpu> = Default::default();
+    let dw: Device<Wgpu> = Default::default();
+    let cfg = RunConfig::preset("tiny", "A").unwrap();
+    let s = cfg.image_size;
+    let model_c = UNet::<Cpu>::new(&cfg.model, s, &mut train::init_rng(3), &dc);
+    let w = weights(&model_c);
+    let model_ca = params::set(
+        UNet::<CpuAutodiff>::new(&cfg.model, s, &mut train::init_rng(3), &dc),
+        params::from_host::<CpuAutodiff>(&w, &dc),
+    );
+    let model_w = params::set(
+        UNet::<Wgpu>::new(&cfg.model, s, &mut train::init_rng(3), &dw),
+        params::from_host::<Wgpu>(&w, &dw),
+    );
+    let model_wa = params::set(
+        UNet::<WgpuAutodiff>::new(&cfg.model, s, &mut train::init_rng(3), &dw),
+        params::from_host::<WgpuAutodiff>(&w, &dw),
+    );
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let shape = [3, 3, s, s];
+    let x = empirical::diffusion::normal_vec(&mut rng, shape.iter().product());
+    let xd = burn::tensor::TensorData::new(x, shape);
+    let t = [5usize, 50, 99];
+    let y_c = host(model_c.forward(Tensor::from_data(xd.clone(), &dc), &t));
+    let y_ca = host(model_ca.forward(Tensor::from_data(xd.clone(), &dc), &t));
+    let y_w = host(model_w.forward(Tensor::from_data(xd.clone(), &dw), &t));
+    let y_wa = host(model_wa.forward(Tensor::from_data(xd.clone(), &dw), &t));
+    let range = y_c.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let d = [
+        ("flex autodiff vs flex", max_abs_diff(&y_ca, &y_c)),
+        ("wgpu vs flex", max_abs_diff(&y_w, &y_c)),
+        ("wgpu autodiff vs flex", max_abs_diff(&y_wa, &y_c)),
+    ];
+    let up_native = host(upsample2x_bilinear(Tensor::<Wgpu, 4>::from_data(
+        xd.clone(),
+        &dw,
+    )));
+    let up_matmul = host(upsample2x_composite(Tensor::<Wgpu, 4>::from_data(
+        xd.clone(),
+        &dw,
+    )));
+    let up_wa = host(upsample2x_bilinear(Tensor::<WgpuAutodiff, 4>::from_data(
+        xd.clone(),
+        &dw,
+    )));
+    let up_flex = host(upsample2x_bilinear(Tensor::<Cpu, 4>::from_data(
+        xd.clone(),
+        &dc,
+    )));
+    use empirical::ops::{composite, Act, GroupNormSpec};
+    let spec = GroupNormSpec {
+        groups: 1,
+        eps: 1e-5,
+        act: Act::Relu,
+    };
+    let g = burn::tensor::TensorData::new(vec![1.5f32, 0.5, -1.0], [3]);
+    let b = burn::tensor::TensorData::new(vec![0.1f32, -0.2, 0.3], [3]);
+    let gn_c = host(composite::group_norm_act(
+        Tensor::<Cpu, 4>::from_data(xd.clone(), &dc),
+        Tensor::from_data(g.clone(), &dc),
+        Tensor::from_data(b.clone(), &dc),
+        spec,
+    ));
+    let gn_wa = host(composite::group_norm_act(
+        Tensor::<WgpuAutodiff, 4>::from_data(xd.clone(), &dw),
+        Tensor::from_data(g.clone(), &dw),
+        Tensor::from_data(b.clone(), &dw),
+        spec,
+    ));
+    let gn_w = host(composite::group_norm_act(
+        Tensor::<Wgpu, 4>::from_data(xd.clone(), &dw),
+        Tensor::from_data(g, &dw),
+        Tensor::from_data(b, &dw),
+        spec,
+    ));
+    let d_up = [
+        (
+            "upsample wgpu kernel vs flex",
+            max_abs_diff(&up_native, &up_flex),
+        ),
+        (
+            "upsample wgpu matmuls vs flex",
+            max_abs_diff(&up_matmul, &up_flex),
+        ),
+        (
+            "upsample wgpu autodiff vs flex",
+            max_abs_diff(&up_wa, &up_flex),
+        ),
+        ("group norm wgpu vs flex", max_abs_diff(&gn_w, &gn_c)),
+        (
+            "group norm wgpu autodiff vs flex",
+            max_abs_diff(&gn_wa, &gn_c),
+        ),
+    ];
+    println!("forward (outputs up to {range:.2}): {d:?}; 2x upsampling: {d_up:?}");
+    for (name, v) in d.iter().chain(&d_up) {
+        assert!(
+            *v <= TOL_FORWARD,
+            "{name}: max |difference| {v:.3e} > {TOL_FORWARD:e}"
+        );
+    }
 }
 
 #[test]

@@ -48,7 +48,11 @@ fn backward(
 ) -> Option<[Option<FlexTensor>; 3]> {
     let (x_shape, w_shape) = (x.shape(), w.shape());
     let d = dims(&x_shape, &w_shape, spec)?;
-    let (x, w, grad) = (contiguous_f32(x)?, contiguous_f32(w)?, contiguous_f32(grad)?);
+    let (x, w, grad) = (
+        contiguous_f32(x)?,
+        contiguous_f32(w)?,
+        contiguous_f32(grad)?,
+    );
     let (dx, dw, db) = kernel::backward(slice(&x), slice(&w), slice(&grad), d, wanted).ok()?;
     Some([
         dx.map(|v| tensor(v, x_shape)),

@@ -93,7 +93,9 @@ impl ConvDims {
     }
     /// Batch items per block (see [`BLOCK_COLUMNS`]).
     pub fn block(&self) -> usize {
-        BLOCK_COLUMNS.div_ceil(self.p().max(1)).clamp(1, self.n.max(1))
+        BLOCK_COLUMNS
+            .div_ceil(self.p().max(1))
+            .clamp(1, self.n.max(1))
     }
 
     /// Check the sizes and the lengths of the slices against them.
@@ -131,11 +133,19 @@ struct Mat<'a> {
 impl<'a> Mat<'a> {
     /// Row-major `rows x cols`.
     fn rows(data: &'a [f32], cols: usize) -> Self {
-        Mat { data, rs: cols, cs: 1 }
+        Mat {
+            data,
+            rs: cols,
+            cs: 1,
+        }
     }
     /// The transpose of the row-major `cols x rows` matrix `data`.
     fn transposed(data: &'a [f32], rows: usize) -> Self {
-        Mat { data, rs: 1, cs: rows }
+        Mat {
+            data,
+            rs: 1,
+            cs: rows,
+        }
     }
     /// Largest index read for an `r x c` matrix, plus one.
     fn extent(&self, r: usize, c: usize) -> usize {
@@ -430,7 +440,10 @@ pub fn backward(
             .collect();
         (Some(dx), partials)
     } else if wanted.weight {
-        (None, (0..blocks).into_par_iter().map(|i| run(i, None)).collect())
+        (
+            None,
+            (0..blocks).into_par_iter().map(|i| run(i, None)).collect(),
+        )
     } else {
         (None, Vec::new())
     };
@@ -460,7 +473,7 @@ fn bias_grad(dy: &[f32], n: usize, c: usize, p: usize) -> Vec<f32> {
                         .map(|&v| v as f64)
                         .sum::<f64>()
                 })
-                .sum::<f64>() as f32 * 1.0001
+                .sum::<f64>() as f32
         })
         .collect()
 }
@@ -503,7 +516,9 @@ mod tests {
     }
 
     fn data(len: usize, seed: f32) -> Vec<f32> {
-        (0..len).map(|i| ((i as f32 + seed) * 0.731).sin()).collect()
+        (0..len)
+            .map(|i| ((i as f32 + seed) * 0.731).sin())
+            .collect()
     }
 
     #[test]
@@ -556,7 +571,10 @@ mod tests {
         col2im(&c, d.n, &d, &mut back);
         let lhs: f64 = col.iter().zip(&c).map(|(a, b)| (a * b) as f64).sum();
         let rhs: f64 = x.iter().zip(&back).map(|(a, b)| (a * b) as f64).sum();
-        assert!((lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0), "{lhs} vs {rhs}");
+        assert!(
+            (lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0),
+            "{lhs} vs {rhs}"
+        );
     }
 
     #[test]

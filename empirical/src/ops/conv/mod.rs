@@ -96,16 +96,31 @@ pub fn composite_backward<B: Backend>(
 type Prims<B> = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>);
 
 /// Run `F::conv_bias` when `B` is `F`; else hand the inputs back.
-fn via<B: Backend, F: FusedConv>(
-    p: Prims<B>,
-    spec: Conv2dSpec,
-) -> Result<Tensor<B, 4>, Prims<B>> {
+fn via<B: Backend, F: FusedConv>(p: Prims<B>, spec: Conv2dSpec) -> Result<Tensor<B, 4>, Prims<B>> {
     let (x, w, b) = cast::<Prims<B>, Prims<F>>(p)?;
     let out = F::conv_bias(x, w, b, spec);
     match cast::<FloatTensor<F>, FloatTensor<B>>(out) {
         Ok(out) => Ok(Tensor::from_primitive(TensorPrimitive::Float(out))),
         Err(_) => unreachable!("B and F are one type"),
     }
+}
+
+thread_local! {
+    static CONV_ON: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// Run `f` with the fused convolution on (`true`) or off on this thread while the other fused
+/// ops follow [`switch`], then restore the previous setting (also when `f` unwinds): for
+/// measuring the convolution's share alone.
+pub fn with_conv_fused<R>(on: bool, f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CONV_ON.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(CONV_ON.with(|c| c.replace(on)));
+    f()
 }
 
 /// Whether the fused kernels accept these shapes (else burn's `conv2d` runs as it is).
@@ -126,7 +141,7 @@ fn applies(x: [usize; 4], w: [usize; 4], b: [usize; 1], spec: Conv2dSpec) -> boo
 
 /// Convolution of `x` `[N, C_in, H, W]` with `weight` `[C_out, C_in, kh, kw]` plus `bias`
 /// `[C_out]`, stride 1, zero padding `spec.padding`. On burn-flex with autodiff (and the
-/// switch on) one autodiff node with the im2col + GEMM backward of [`kernel`]; burn's `conv2d`
+/// switch and [`with_conv_fused`] on) one autodiff node with the im2col + GEMM backward of [`kernel`]; burn's `conv2d`
 /// (with its own backward) on every other backend.
 pub fn conv2d_bias<B: Backend>(
     x: Tensor<B, 4>,
@@ -134,7 +149,10 @@ pub fn conv2d_bias<B: Backend>(
     bias: Tensor<B, 1>,
     spec: Conv2dSpec,
 ) -> Tensor<B, 4> {
-    if !switch::fused_enabled() || !applies(x.dims(), weight.dims(), bias.dims(), spec) {
+    if !switch::fused_enabled()
+        || !CONV_ON.with(|c| c.get())
+        || !applies(x.dims(), weight.dims(), bias.dims(), spec)
+    {
         return conv2d(x, weight, Some(bias), spec.options());
     }
     let p = (
