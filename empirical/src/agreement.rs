@@ -149,11 +149,7 @@ fn flat(w: &[Vec<f32>]) -> Vec<f32> {
 }
 
 /// Per-step losses of [`STEPS`] steps of `t` on `data`, exactly as [`train::train`] draws them.
-fn train_curve<B: AutodiffBackend>(
-    t: &mut Trainer<B>,
-    data: &[f32],
-    n: usize,
-) -> Result<Vec<f32>> {
+fn train_curve<B: AutodiffBackend>(t: &mut Trainer<B>, data: &[f32], n: usize) -> Result<Vec<f32>> {
     let cfg = t.cfg.clone();
     let (c, s) = (cfg.model.in_channels, cfg.image_size);
     let total = train::total_steps(&cfg, n);
@@ -349,7 +345,9 @@ pub fn compare<BA: AutodiffBackend>(dev: &Device<BA>) -> Result<Agreement> {
         let (_, ones, more) = u8_diff(&c.images, &w.images);
         let total: usize = c.images.iter().map(|i| i.as_raw().len()).sum();
         if !d.is_finite() || d > TOL_SAMPLE {
-            failures.push(format!("{name}: max |value difference| {d:.3e} > {TOL_SAMPLE:e}"));
+            failures.push(format!(
+                "{name}: max |value difference| {d:.3e} > {TOL_SAMPLE:e}"
+            ));
         }
         if c.images.len() != w.images.len()
             || more > 0

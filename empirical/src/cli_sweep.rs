@@ -137,7 +137,12 @@ pub fn run(cmd: &SweepCommand) -> Result<()> {
             );
             let mut out = String::new();
             for p in &points {
-                out.push_str(&format!("{:>5}  {}  {}\n", p.index, p.id, describe(&p.axes)));
+                out.push_str(&format!(
+                    "{:>5}  {}  {}\n",
+                    p.index,
+                    p.id,
+                    describe(&p.axes)
+                ));
             }
             print!("{out}");
             Ok(())
@@ -202,11 +207,19 @@ pub fn run(cmd: &SweepCommand) -> Result<()> {
                 let (i, what) = match state(&layout, &spec, p) {
                     PointState::Done(r) => (0, format!("done ({} steps)", r.train_steps)),
                     PointState::Failed(m) => (1, format!("failed: {m}")),
-                    PointState::Started(step) => (2, format!("started (checkpoint at step {step})")),
+                    PointState::Started(step) => {
+                        (2, format!("started (checkpoint at step {step})"))
+                    }
                     PointState::Pending => (3, "pending".into()),
                 };
                 counts[i] += 1;
-                println!("{:>5}  {}  {:<40}  {}", p.index, p.id, describe(&p.axes), what);
+                println!(
+                    "{:>5}  {}  {:<40}  {}",
+                    p.index,
+                    p.id,
+                    describe(&p.axes),
+                    what
+                );
             }
             println!(
                 "sweep `{}`: {} points: {} done, {} failed, {} started, {} pending",

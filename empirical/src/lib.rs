@@ -5,7 +5,7 @@
 //! Modules, one job each: [`config`] (presets, validation), [`schedule`] (beta_t, alpha_bar_t),
 //! [`model`] (U-Net), [`params`] (flat parameter views, AdamW, EMA), [`diffusion`] (q_sample,
 //! loss), [`sampler`] (DDPM / DDIM), [`train`] (loop), [`checkpoint`] (files), [`rundir`]
-//! (layout, atomic writes), [`backend`] (CPU / CUDA), [`sweep`] (studies as grids, locally or
+//! (layout, atomic writes), [`backend`] (CPU / CUDA / wgpu), [`sweep`] (studies as grids, locally or
 //! on Slurm).
 pub mod agreement;
 pub mod backend;

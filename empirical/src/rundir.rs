@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 use crate::config::RunConfig;
-use empirical_rules::RunLayout;
 use crate::error::{Error, Result};
+use empirical_rules::RunLayout;
 
 /// Write `bytes` to `path` atomically: a hidden temporary file in the same directory
 /// (`.<name>.<random>.tmp`), synced, then renamed over `path`. The file gets the mode a plain

@@ -86,19 +86,26 @@ fn bad_specs_are_rejected_naming_the_key() {
     ));
     assert!(unknown.contains("max_stepz"), "{unknown}");
     let empty = spec_err(&format!("{base}[[axis]]\nkey = \"seed\"\nvalues = []\n"));
-    assert!(empty.contains("seed") && empty.contains("no values"), "{empty}");
+    assert!(
+        empty.contains("seed") && empty.contains("no values"),
+        "{empty}"
+    );
     let wrong_type = spec_err(&format!(
         "{base}[[axis]]\nkey = \"train.max_steps\"\nvalues = [4, \"ten\"]\n"
     ));
     assert!(wrong_type.contains("train.max_steps"), "{wrong_type}");
-    let bad_task = spec_err(&format!("{base}[[axis]]\nkey = \"task\"\nvalues = [\"E\"]\n"));
+    let bad_task = spec_err(&format!(
+        "{base}[[axis]]\nkey = \"task\"\nvalues = [\"E\"]\n"
+    ));
     assert!(bad_task.contains("task"), "{bad_task}");
     let zip = spec_err(&format!(
         "combine = \"zip\"\n{base}[[axis]]\nkey = \"seed\"\nvalues = [0, 1]\n\
          [[axis]]\nkey = \"task\"\nvalues = [\"A\"]\n"
     ));
     assert!(zip.contains("equal lengths"), "{zip}");
-    let repeated = spec_err(&format!("{base}[[axis]]\nkey = \"seed\"\nvalues = [3, 3]\n"));
+    let repeated = spec_err(&format!(
+        "{base}[[axis]]\nkey = \"seed\"\nvalues = [3, 3]\n"
+    ));
     assert!(repeated.contains("same run config"), "{repeated}");
     let unknown_top = spec_err(&format!("jobs = 2\n{base}"));
     assert!(unknown_top.contains("jobs"), "{unknown_top}");
@@ -145,7 +152,18 @@ fn local_sweep_skips_finished_points_and_resumes_interrupted_ones() {
     let points = plan(&spec).unwrap();
 
     // straight through, two points at a time
-    ok(d, &["sweep", "run", "spec.toml", "--out", "straight", "--jobs", "2"]);
+    ok(
+        d,
+        &[
+            "sweep",
+            "run",
+            "spec.toml",
+            "--out",
+            "straight",
+            "--jobs",
+            "2",
+        ],
+    );
     ok(d, &["sweep", "collect", "spec.toml", "--out", "straight"]);
     let straight = table(&d.join("straight"));
     assert_eq!(straight.points.len(), 4);
@@ -159,7 +177,18 @@ fn local_sweep_skips_finished_points_and_resumes_interrupted_ones() {
 
     // another folder: point 0 finished, point 1 stopped after 5 steps (newest checkpoint: 4)
     let layout = SweepLayout::new(d.join("resumed"));
-    ok(d, &["sweep", "run-one", "spec.toml", "--out", "resumed", "--index", "0"]);
+    ok(
+        d,
+        &[
+            "sweep",
+            "run-one",
+            "spec.toml",
+            "--out",
+            "resumed",
+            "--index",
+            "0",
+        ],
+    );
     let run1 = RunDir::create(&layout.point(&points[1].id)).unwrap();
     let opts = TrainRunOptions {
         quiet: true,
@@ -169,11 +198,20 @@ fn local_sweep_skips_finished_points_and_resumes_interrupted_ones() {
     train_run::<CpuAutodiff>(&points[1].cfg, &run1, &opts, &Default::default()).unwrap();
     assert_eq!(run1.latest_checkpoint().map(|(s, _)| s), Some(4));
     let status = ok(d, &["sweep", "status", "spec.toml", "--out", "resumed"]);
-    assert!(status.contains("1 done, 0 failed, 1 started, 2 pending"), "{status}");
+    assert!(
+        status.contains("1 done, 0 failed, 1 started, 2 pending"),
+        "{status}"
+    );
     let out = ok(d, &["sweep", "run", "spec.toml", "--out", "resumed"]);
-    assert!(out.contains("3 points ran, 1 already done, 0 failed"), "{out}");
+    assert!(
+        out.contains("3 points ran, 1 already done, 0 failed"),
+        "{out}"
+    );
     ok(d, &["sweep", "collect", "spec.toml", "--out", "resumed"]);
-    assert_eq!(numbers(table(&d.join("resumed"))), numbers(straight.clone()));
+    assert_eq!(
+        numbers(table(&d.join("resumed"))),
+        numbers(straight.clone())
+    );
 
     // nothing left: a rerun does nothing, the Slurm script says so
     let out = ok(d, &["sweep", "run", "spec.toml", "--out", "resumed"]);
@@ -185,13 +223,26 @@ fn local_sweep_skips_finished_points_and_resumes_interrupted_ones() {
     std::fs::remove_file(layout.record(&points[2].id)).unwrap();
     let out = ok(
         d,
-        &["sweep", "slurm", "spec.toml", "--out", "resumed", "--cpus", "1", "--gpus", "1"],
+        &[
+            "sweep",
+            "slurm",
+            "spec.toml",
+            "--out",
+            "resumed",
+            "--cpus",
+            "1",
+            "--gpus",
+            "1",
+        ],
     );
     assert!(out.contains("1 of 4 points"), "{out}");
     let script = std::fs::read_to_string(layout.sbatch_script("tiny-grid")).unwrap();
     assert!(script.contains("#SBATCH --array=2\n"), "{script}");
     assert!(script.contains("#SBATCH --gres=gpu:1\n"), "{script}");
-    assert!(script.contains("--index \"$SLURM_ARRAY_TASK_ID\""), "{script}");
+    assert!(
+        script.contains("--index \"$SLURM_ARRAY_TASK_ID\""),
+        "{script}"
+    );
 }
 
 #[test]
@@ -240,7 +291,17 @@ fn slurm_job_array_equals_the_local_run() {
     ok(d, &["sweep", "collect", "spec.toml", "--out", "local"]);
     ok(
         d,
-        &["sweep", "slurm", "spec.toml", "--out", "cluster", "--cpus", "1", "--time", "00:10:00"],
+        &[
+            "sweep",
+            "slurm",
+            "spec.toml",
+            "--out",
+            "cluster",
+            "--cpus",
+            "1",
+            "--time",
+            "00:10:00",
+        ],
     );
     let script = d.join("cluster/slurm/tiny-grid.sbatch");
     let mut child = Command::new("sbatch")
@@ -258,9 +319,14 @@ fn slurm_job_array_equals_the_local_run() {
             break st;
         }
         if std::time::Instant::now() > deadline {
-            let _ = Command::new("scancel").args(["--name", "tiny-grid"]).status();
+            let _ = Command::new("scancel")
+                .args(["--name", "tiny-grid"])
+                .status();
             let _ = child.kill();
-            let queue = Command::new("squeue").output().map(|o| o.stdout).unwrap_or_default();
+            let queue = Command::new("squeue")
+                .output()
+                .map(|o| o.stdout)
+                .unwrap_or_default();
             panic!(
                 "the job array did not finish within 10 minutes:\n{}",
                 String::from_utf8_lossy(&queue)
@@ -277,7 +343,11 @@ fn slurm_job_array_equals_the_local_run() {
     );
     ok(d, &["sweep", "collect", "spec.toml", "--out", "cluster"]);
     let cluster = table(&d.join("cluster"));
-    assert_eq!(cluster.points.len(), 4, "every array element finished its point");
+    assert_eq!(
+        cluster.points.len(),
+        4,
+        "every array element finished its point"
+    );
     assert_eq!(numbers(cluster), numbers(table(&d.join("local"))));
 }
 

@@ -13,7 +13,6 @@
 //! The scoring itself is `empirical_rules::eval::labelled`, shared with the test that keeps
 //! `scores.md` in sync.
 use empirical_rules::eval::labelled;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

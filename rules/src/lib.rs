@@ -45,7 +45,7 @@ pub mod tensor;
 pub use error::{Error, Result};
 pub use eval::{evaluate, EvalConfig, EvalReport, ImageResult, Summary};
 pub use generate::{generate, Dataset, GenConfig, Kind, Record};
-pub use layout::RunLayout;
 pub use io::{load_images, load_images_lenient, load_samples, SampleSet};
+pub use layout::RunLayout;
 pub use task::Task;
 pub use tensor::{from_chw_f32, to_chw_f32, try_from_chw_f32};

@@ -141,7 +141,10 @@ impl SweepTable {
                 axes,
                 r.train_steps,
                 f(e.map(|e| e.invalid_pct), 2),
-                e.map_or("-".into(), |e| format!("{}/{}", e.coarse_violations, e.n_valid)),
+                e.map_or("-".into(), |e| format!(
+                    "{}/{}",
+                    e.coarse_violations, e.n_valid
+                )),
                 f(e.and_then(|e| e.error), 4),
                 f(e.and_then(|e| e.r_squared), 3),
             ));

@@ -158,8 +158,7 @@ fn run_point<B: AutodiffBackend>(c: &PointContext, device: &B::Device) -> Result
         pipeline::write_grid(&images, 8, &g)?;
     }
     if c.spec.runs(Step::Eval) {
-        let report =
-            pipeline::evaluate_to(cfg, &images, c.spec.ranges, &c.run.eval(), "results")?;
+        let report = pipeline::evaluate_to(cfg, &images, c.spec.ranges, &c.run.eval(), "results")?;
         record.eval = Some(PointEval::from_report(&report));
     }
     Ok(record)

@@ -176,7 +176,11 @@ impl SweepSpec {
         let mut seen = std::collections::BTreeSet::new();
         for a in &raw.axes {
             if a.key.is_empty() || a.key.split('.').any(str::is_empty) {
-                return Err(spec_error(source, "axis.key", format!("`{}` is not a config key", a.key)));
+                return Err(spec_error(
+                    source,
+                    "axis.key",
+                    format!("`{}` is not a config key", a.key),
+                ));
             }
             if a.values.is_empty() {
                 return Err(spec_error(source, &a.key, "axis has no values"));
@@ -187,7 +191,11 @@ impl SweepSpec {
         }
         if raw.combine == Combine::Zip {
             if let Some(first) = raw.axes.first() {
-                if let Some(a) = raw.axes.iter().find(|a| a.values.len() != first.values.len()) {
+                if let Some(a) = raw
+                    .axes
+                    .iter()
+                    .find(|a| a.values.len() != first.values.len())
+                {
                     return Err(spec_error(
                         source,
                         &a.key,
