@@ -111,14 +111,16 @@ impl Agreement {
     }
 }
 
-fn host<B: Backend, const D: usize>(x: Tensor<B, D>) -> Vec<f32> {
+/// A tensor's values on the host (empty when they are not f32-convertible).
+pub fn host<B: Backend, const D: usize>(x: Tensor<B, D>) -> Vec<f32> {
     x.into_data()
         .convert::<f32>()
         .to_vec::<f32>()
         .unwrap_or_default()
 }
 
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+/// Largest |a - b|, NaN when the lengths differ or any difference is NaN.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     if a.len() != b.len() {
         return f32::NAN;
     }
@@ -140,7 +142,7 @@ fn nan_max<T: PartialOrd + Copy>(m: T, x: T) -> T {
 }
 
 /// Host copies of a module's parameters (visiting order).
-fn weights<B: Backend, M: burn::module::Module<B>>(m: &M) -> Vec<Vec<f32>> {
+pub fn weights<B: Backend, M: burn::module::Module<B>>(m: &M) -> Vec<Vec<f32>> {
     params::to_host(&params::collect(m).0)
 }
 

@@ -9,10 +9,10 @@
 //! `HIDDEN_RULES_REQUIRE_WGPU` is set (as `.ci/run` does), when it fails.
 #![cfg(feature = "wgpu")]
 
-use burn::tensor::backend::Backend;
 use burn::tensor::{Device, Tensor};
 use rand_chacha::ChaCha8Rng;
 
+use empirical::agreement::{host, max_abs_diff, weights};
 use empirical::backend::{probe_wgpu, Cpu, CpuAutodiff, Wgpu, WgpuAutodiff};
 use empirical::config::RunConfig;
 use empirical::model::UNet;
@@ -22,33 +22,6 @@ use empirical::train;
 
 /// Largest difference of one forward pass's outputs (values of order 1).
 const TOL_FORWARD: f32 = 1e-4;
-
-fn host<B: Backend, const D: usize>(x: Tensor<B, D>) -> Vec<f32> {
-    x.into_data()
-        .convert::<f32>()
-        .to_vec::<f32>()
-        .expect("f32 data")
-}
-
-/// Largest |a - b|, NaN when any difference is NaN.
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(
-        0.0,
-        |m, d| {
-            if d.is_nan() || d > m {
-                d
-            } else {
-                m
-            }
-        },
-    )
-}
-
-/// Host copies of a module's parameters (visiting order).
-fn weights<B: Backend, M: burn::module::Module<B>>(m: &M) -> Vec<Vec<f32>> {
-    params::to_host(&params::collect(m).0)
-}
 
 /// Whether the tests can run: a wgpu adapter, or a clear skip (a failure when one is required).
 fn wgpu_present() -> bool {
