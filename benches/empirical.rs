@@ -4,11 +4,12 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use empirical::bench_support::{bench_config, GuidedSampleBench, SampleBench, TrainBench};
+use empirical::config::Preset;
 use std::hint::black_box;
 use std::time::Duration;
 
 fn ddpm(c: &mut Criterion) {
-    for (preset, batch) in [("cpu", 16usize), ("paper", 16)] {
+    for (preset, batch) in [(Preset::Cpu, 16usize), (Preset::Paper, 16)] {
         let cfg = bench_config(preset, batch);
         let mut g = c.benchmark_group(format!("empirical/{preset}"));
         g.sample_size(10).measurement_time(Duration::from_secs(15));

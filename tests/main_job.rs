@@ -3,12 +3,14 @@
 
 use bridge::experiment_side::scan_runs;
 use empirical::backend::CpuAutodiff;
+use empirical::config::Preset;
 use empirical::config::RunConfig;
 use empirical::pipeline::{run_task, RunTaskOptions};
+use empirical_rules::Task;
 
 #[test]
 fn main_job_path_runs_end_to_end_at_tiny_size() {
-    let cfg = RunConfig::preset("tiny", "A").expect("tiny preset");
+    let cfg = RunConfig::preset(Preset::Tiny, Task::A).expect("tiny preset");
     let runs = tempfile::tempdir().unwrap();
     let opts = RunTaskOptions {
         retrain: true,
@@ -19,7 +21,7 @@ fn main_job_path_runs_end_to_end_at_tiny_size() {
     };
     let row = run_task::<CpuAutodiff>(&cfg, &runs.path().join("A"), &opts, &Default::default())
         .expect("tiny main-job path");
-    assert_eq!(row.task, "A");
+    assert_eq!(row.task, Task::A);
     assert!(row.n_samples > 0);
     assert!(row.train_steps > 0, "retrain must train");
     assert!((0.0..=100.0).contains(&row.invalid_pct));

@@ -16,6 +16,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::Tensor;
 use empirical::backend::{Cpu, CpuAutodiff};
 use empirical::bench_support::bench_config;
+use empirical::config::Preset;
 use empirical::diffusion;
 use empirical::model::{time_embedding, UNet};
 use empirical::ops::{self, switch::with_fused, Act, GroupNormSpec};
@@ -132,7 +133,7 @@ fn ad(t: &Tensor<Cpu, 4>) -> Tensor<CpuAutodiff, 4> {
     Tensor::from_inner(t.clone()).require_grad()
 }
 
-fn blocks_table(preset: &str, batch: usize, reps: usize) {
+fn blocks_table(preset: Preset, batch: usize, reps: usize) {
     let cfg = bench_config(preset, batch);
     let device = Default::default();
     let trainer = Trainer::<CpuAutodiff>::new(&cfg, &device);
@@ -186,7 +187,7 @@ fn blocks_table(preset: &str, batch: usize, reps: usize) {
 }
 
 /// The phases of one training step (as `Trainer::train_step`), ms.
-fn step_phases(preset: &str, batch: usize, reps: usize) {
+fn step_phases(preset: Preset, batch: usize, reps: usize) {
     let cfg = bench_config(preset, batch);
     let device = Default::default();
     println!("\n## {preset}: one training step, batch {batch} (ms, median of {reps})\n");
@@ -215,7 +216,7 @@ fn step_phases(preset: &str, batch: usize, reps: usize) {
                 };
                 let mut ph: Vec<[f64; 4]> = Vec::new();
                 for k in 0..=reps.max(1) {
-                    let mut r = step_rng(cfg.seed, tr.step);
+                    let mut r = step_rng(cfg.seed, tr.optim.step);
                     let tt = diffusion::uniform_steps(&mut r, batch, tr.sched.len());
                     let eps =
                         diffusion::normal_tensor::<CpuAutodiff>(&mut r, [batch, 3, s, s], &device);
@@ -225,12 +226,13 @@ fn step_phases(preset: &str, batch: usize, reps: usize) {
                     let c1 = Instant::now();
                     let grads = loss.backward();
                     let c2 = Instant::now();
+                    let next = tr.optim.step + 1;
                     tr.model =
-                        params::adamw_step(tr.model.clone(), &grads, &mut tr.adam, hp, tr.step + 1);
-                    tr.step += 1;
+                        params::adamw_step(tr.model.clone(), &grads, &mut tr.optim.adam, hp, next);
+                    tr.optim.step = next;
                     let c3 = Instant::now();
                     let (w, _) = params::collect(&tr.model.valid());
-                    params::ema_update(&mut tr.ema, &w, tc.ema_decay, tc.ema_start, tr.step);
+                    params::ema_update(&mut tr.ema, &w, tc.ema_decay, tc.ema_start, tr.optim.step);
                     let _ = tr.ema.last().map(|e| e.clone().into_data());
                     let c4 = Instant::now();
                     let d = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
@@ -344,10 +346,10 @@ fn main() {
     let preset = opt("--preset").unwrap_or_else(|| "all".into());
     let batch: usize = opt("--batch").and_then(|s| s.parse().ok()).unwrap_or(16);
     let reps: usize = opt("--reps").and_then(|s| s.parse().ok()).unwrap_or(5);
-    let presets: Vec<&str> = match preset.as_str() {
-        "all" => vec!["cpu", "paper"],
-        "cpu" => vec!["cpu"],
-        "paper" => vec!["paper"],
+    let presets: Vec<Preset> = match preset.as_str() {
+        "all" => vec![Preset::Cpu, Preset::Paper],
+        "cpu" => vec![Preset::Cpu],
+        "paper" => vec![Preset::Paper],
         other => {
             eprintln!("unknown preset `{other}` (cpu, paper, all)");
             std::process::exit(2);
@@ -360,7 +362,7 @@ fn main() {
     for p in presets {
         step_phases(p, batch, reps);
         blocks_table(p, batch, reps);
-        let (shape, act) = if p == "cpu" {
+        let (shape, act) = if p == Preset::Cpu {
             ([batch, 16, 32, 32], Act::Relu)
         } else {
             ([batch, 64, 32, 32], Act::Gelu)

@@ -23,9 +23,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::backend::{Cpu, CpuAutodiff};
-use crate::classifier::config::ClassifierConfig;
+use crate::classifier::config::{Arch, ClassifierConfig};
 use crate::classifier::nets::Classifier;
-use crate::config::{RunConfig, SampleMethod};
+use crate::config::{Preset, RunConfig, SampleMethod};
 use crate::error::{Error, Result};
 use crate::guidance::{self, GuidanceOptions, GuidanceSchedule};
 use crate::model::UNet;
@@ -34,6 +34,7 @@ use crate::pipeline;
 use crate::sampler::{self, SamplerOptions};
 use crate::schedule::Schedule;
 use crate::train::{self, Trainer};
+use empirical_rules::Task;
 
 /// Training steps compared.
 pub const STEPS: u64 = 20;
@@ -282,7 +283,7 @@ fn u8_diff(a: &[RgbImage], b: &[RgbImage]) -> (u8, usize, usize) {
 /// seeds, and compare (see the module docs for what and within what).
 pub fn compare<BA: AutodiffBackend>(dev: &Device<BA>) -> Result<Agreement> {
     let dc: Device<Cpu> = Default::default();
-    let mut cfg = RunConfig::preset("tiny", "A")?;
+    let mut cfg = RunConfig::preset(Preset::Tiny, Task::A)?;
     cfg.seed = 11;
     train::set_max_steps(&mut cfg, STEPS);
     cfg.validate()?;
@@ -327,7 +328,7 @@ pub fn compare<BA: AutodiffBackend>(dev: &Device<BA>) -> Result<Agreement> {
         tw.model.valid(),
         params::from_host::<BA::InnerBackend>(&ema, dev),
     );
-    let ccfg = ClassifierConfig::preset("tiny", "A", "unet", true)?;
+    let ccfg = ClassifierConfig::preset(Preset::Tiny, Task::A, Arch::Unet, true)?;
     let clf_c = Classifier::<CpuAutodiff>::new(&ccfg, &mut train::init_rng(ccfg.seed), &dc);
     let clf_w = Classifier::<BA>::new(&ccfg, &mut train::init_rng(ccfg.seed), dev);
     let clf_w = params::set(clf_w, params::from_host::<BA>(&weights(&clf_c), dev));

@@ -156,3 +156,36 @@ pub fn probe_cuda() -> Result<()> {
         ))
     }
 }
+
+/// Call the generic `$f::<B>(args.., &device)` on the autodiff backend of device `$kind`
+/// (CPU, or CUDA / wgpu after their probe), returning its result.
+macro_rules! with_backend {
+    ($kind:expr, $f:ident ( $($a:expr),* )) => {
+        match $kind {
+            crate::backend::DeviceKind::Cpu => $f::<crate::backend::CpuAutodiff>($($a,)* &Default::default()),
+            crate::backend::DeviceKind::Cuda => {
+                crate::backend::probe_cuda()?;
+                #[cfg(feature = "cuda")]
+                {
+                    $f::<crate::backend::CudaAutodiff>($($a,)* &Default::default())
+                }
+                #[cfg(not(feature = "cuda"))]
+                {
+                    unreachable!("probe_cuda fails without the cuda feature")
+                }
+            }
+            crate::backend::DeviceKind::Wgpu => {
+                crate::backend::probe_wgpu()?;
+                #[cfg(feature = "wgpu")]
+                {
+                    $f::<crate::backend::WgpuAutodiff>($($a,)* &Default::default())
+                }
+                #[cfg(not(feature = "wgpu"))]
+                {
+                    unreachable!("probe_wgpu fails without the wgpu feature")
+                }
+            }
+        }
+    };
+}
+pub(crate) use with_backend;

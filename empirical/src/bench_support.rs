@@ -7,15 +7,16 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::backend::{Cpu, CpuAutodiff};
-use crate::config::{ModelConfig, RunConfig};
+use crate::config::{ModelConfig, Preset, RunConfig};
 use crate::diffusion::normal_tensor;
 use crate::model::UNet;
 use crate::schedule::Schedule;
 use crate::train::Trainer;
+use empirical_rules::Task;
 
-/// Config of preset `preset` ("paper", "cpu", "tiny") for Task A with the given batch size.
-pub fn bench_config(preset: &str, batch: usize) -> RunConfig {
-    let mut cfg = RunConfig::preset(preset, "A").expect("valid preset");
+/// Config of preset `preset` for Task A with the given batch size.
+pub fn bench_config(preset: Preset, batch: usize) -> RunConfig {
+    let mut cfg = RunConfig::preset(preset, Task::A).expect("valid preset");
     cfg.train.batch_size = batch;
     cfg
 }
@@ -78,7 +79,7 @@ impl SampleBench {
     }
 }
 
-/// One classifier-guided ancestral step (Sec. 5; [`crate::guidance::bench_guided_step`]): a U-Net
+/// One classifier-guided ancestral step (Sec. 5; [`crate::guidance::ClassifierGuidance`]): a U-Net
 /// forward plus the noise-aware U-Net-encoder classifier's input gradient, scale 7, toward class 1.
 pub struct GuidedSampleBench {
     pub base: SampleBench,
@@ -86,13 +87,13 @@ pub struct GuidedSampleBench {
 }
 
 impl GuidedSampleBench {
-    /// The DDPM of `cfg` and a noisy `unet` classifier of `classifier_preset` ("paper", "cpu").
-    pub fn new(cfg: &RunConfig, classifier_preset: &str, batch: usize) -> Self {
+    /// The DDPM of `cfg` and a noisy `unet` classifier of `classifier_preset`.
+    pub fn new(cfg: &RunConfig, classifier_preset: Preset, batch: usize) -> Self {
         let device = Default::default();
         let ccfg = crate::classifier::config::ClassifierConfig::preset(
             classifier_preset,
-            "A",
-            "unet",
+            Task::A,
+            crate::classifier::config::Arch::Unet,
             true,
         )
         .expect("valid classifier preset");
@@ -110,13 +111,32 @@ impl GuidedSampleBench {
     pub fn step(&mut self) -> Tensor<Cpu, 4> {
         let b = &mut self.base;
         let t = b.sched.len() / 2;
-        crate::guidance::bench_guided_step::<Cpu, CpuAutodiff, _>(
-            &b.model,
-            &self.classifier,
-            &b.sched,
-            &b.x,
+        let opts = crate::sampler::SamplerOptions {
+            method: crate::config::SampleMethod::Ddpm,
+            ddim_steps: 0,
+            ddim_eta: 0.0,
+            clip_x0: false,
+        };
+        let pos = crate::sampler::StepPos {
+            k: 0,
+            n_steps: 1,
             t,
-            7.0,
+            t_prev: Some(t - 1),
+        };
+        let guidance = crate::guidance::GuidanceOptions {
+            scale: 7.0,
+            schedule: crate::guidance::GuidanceSchedule::Constant,
+            class: 1,
+        };
+        let mut hook =
+            crate::guidance::ClassifierGuidance::<CpuAutodiff, _>::new(&self.classifier, guidance);
+        crate::sampler::p_sample(
+            &b.model,
+            &b.sched,
+            &opts,
+            b.x.clone(),
+            pos,
+            &mut hook,
             &mut b.rng,
         )
     }

@@ -185,10 +185,10 @@ pub struct SampleConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
-    /// Task name: A, B, C or D (App. C).
-    pub task: String,
+    /// Task (App. C).
+    pub task: Task,
     /// Preset this config started from.
-    pub preset: String,
+    pub preset: Preset,
     /// Image side in pixels (paper: 32).
     pub image_size: usize,
     /// Master seed (data, initialisation, noise, sampling).
@@ -200,16 +200,60 @@ pub struct RunConfig {
     pub sample: SampleConfig,
 }
 
-/// Names of the presets.
-pub const PRESETS: &[&str] = &["paper", "cpu", "tiny"];
+/// A run configuration's starting point: the paper's App. D.1 settings, the same network at CPU
+/// scale, or a seconds-long network for tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// The paper's U-Net and schedule (App. D.1).
+    Paper,
+    /// A smaller U-Net for a 2-core machine.
+    Cpu,
+    /// A tiny U-Net for tests (seconds per run).
+    Tiny,
+}
+
+impl Preset {
+    /// All presets in order.
+    pub const ALL: [Preset; 3] = [Preset::Paper, Preset::Cpu, Preset::Tiny];
+
+    /// The preset's name in config files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Paper => "paper",
+            Preset::Cpu => "cpu",
+            Preset::Tiny => "tiny",
+        }
+    }
+}
+
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Preset {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let t = s.trim().to_ascii_lowercase();
+        Preset::ALL
+            .into_iter()
+            .find(|p| p.name() == t)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
+                Error::config(
+                    "preset",
+                    format!("unknown preset `{s}`; valid presets: {}", names.join(", ")),
+                )
+            })
+    }
+}
 
 /// The preset when neither the command line nor a config file names one.
-pub const DEFAULT_PRESET: &str = "cpu";
+pub const DEFAULT_PRESET: Preset = Preset::Cpu;
 /// The task when neither the command line nor a config file names one.
-pub const DEFAULT_TASK: &str = "A";
-
-/// Task names accepted by [`RunConfig::task`].
-pub const TASKS: &[&str] = &["A", "B", "C", "D"];
+pub const DEFAULT_TASK: Task = Task::A;
 
 /// Smallest and largest `image_size` (the task generators draw from 8 px; 512 px is 256 times
 /// the paper's 32 px images).
@@ -300,9 +344,27 @@ pub fn paper_epochs(task: Task) -> usize {
 
 /// The [`Task`] of a task name (`A`-`D`, any case).
 pub fn parse_task(task: &str) -> Result<Task> {
-    normalise_task(task)?
-        .parse()
-        .map_err(|e: empirical_rules::Error| Error::config("task", e.to_string()))
+    task.parse().map_err(|_| {
+        let names: Vec<&str> = Task::ALL.iter().map(|t| t.letter()).collect();
+        Error::config(
+            "task",
+            format!("unknown task `{task}`; valid tasks: {}", names.join(", ")),
+        )
+    })
+}
+
+/// A task list as the command line gives it: `all`, or task names separated by commas.
+pub fn parse_task_list(list: &str) -> Result<Vec<Task>> {
+    if list.trim().eq_ignore_ascii_case("all") {
+        Ok(Task::ALL.to_vec())
+    } else {
+        list.split(',').map(parse_task).collect()
+    }
+}
+
+/// [`parse_task`] for clap's `value_parser`.
+pub fn parse_task_arg(task: &str) -> std::result::Result<Task, String> {
+    parse_task(task).map_err(|e| e.to_string())
 }
 
 impl TrainConfig {
@@ -328,29 +390,27 @@ impl TrainConfig {
 
 impl RunConfig {
     /// The configuration of `preset` for `task` (validated).
-    pub fn preset(preset: &str, task: &str) -> Result<Self> {
-        let paper_task = parse_task(task)?;
-        let task = normalise_task(task)?;
+    pub fn preset(preset: Preset, task: Task) -> Result<Self> {
         let diffusion = DiffusionConfig {
             timesteps: 1000,
             beta_start: 1e-4,
             beta_end: 2e-2,
         };
         let cfg = match preset {
-            "paper" => RunConfig {
-                task: task.clone(),
-                preset: preset.into(),
+            Preset::Paper => RunConfig {
+                task,
+                preset,
                 image_size: 32,
                 seed: 0,
                 data: DataConfig {
-                    n_train: paper_n_train(paper_task),
+                    n_train: paper_n_train(task),
                 },
                 model: ModelConfig::paper(),
                 diffusion,
                 train: TrainConfig {
                     batch_size: 16,
                     init_from: String::new(),
-                    epochs: paper_epochs(paper_task),
+                    epochs: paper_epochs(task),
                     max_steps: 0,
                     lr: 3e-4,
                     lr_schedule: LrSchedule::Constant,
@@ -378,13 +438,13 @@ impl RunConfig {
                     use_ema: true,
                 },
             },
-            "cpu" => RunConfig {
-                task: task.clone(),
-                preset: preset.into(),
+            Preset::Cpu => RunConfig {
+                task,
+                preset,
                 image_size: 32,
                 seed: 0,
                 data: DataConfig {
-                    n_train: paper_n_train(paper_task),
+                    n_train: paper_n_train(task),
                 },
                 model: ModelConfig::cpu(),
                 diffusion,
@@ -424,9 +484,9 @@ impl RunConfig {
                     use_ema: true,
                 },
             },
-            "tiny" => RunConfig {
-                task: task.clone(),
-                preset: preset.into(),
+            Preset::Tiny => RunConfig {
+                task,
+                preset,
                 image_size: 16,
                 seed: 0,
                 data: DataConfig { n_train: 64 },
@@ -466,15 +526,6 @@ impl RunConfig {
                     use_ema: true,
                 },
             },
-            other => {
-                return Err(Error::config(
-                    "preset",
-                    format!(
-                        "unknown preset `{other}`; valid presets: {}",
-                        PRESETS.join(", ")
-                    ),
-                ))
-            }
         };
         cfg.validate()?;
         Ok(cfg)
@@ -485,8 +536,8 @@ impl RunConfig {
     /// values are rejected with the key named, before any work. The given `preset` and `task`
     /// win over the file's `preset` / `task` keys (see [`RunConfig::from_overlay_choosing`]).
     pub fn from_overlay(
-        preset: &str,
-        task: &str,
+        preset: Preset,
+        task: Task,
         overlay: &str,
         source_name: &str,
     ) -> Result<Self> {
@@ -498,8 +549,8 @@ impl RunConfig {
     /// else [`DEFAULT_PRESET`] / [`DEFAULT_TASK`]. A value given here wins over the file's; the
     /// file's value must still be valid.
     pub fn from_overlay_choosing(
-        preset: Option<&str>,
-        task: Option<&str>,
+        preset: Option<Preset>,
+        task: Option<Task>,
         overlay: &str,
         source_name: &str,
     ) -> Result<Self> {
@@ -508,76 +559,58 @@ impl RunConfig {
             message: e.to_string(),
         })?;
         let file_task = match overlay.remove("task") {
-            Some(toml::Value::String(s)) => Some(normalise_task(&s)?),
+            Some(toml::Value::String(s)) => Some(parse_task(&s)?),
             Some(_) => return Err(Error::config("task", "must be a string (A, B, C or D)")),
             None => None,
         };
         let file_preset = match overlay.remove("preset") {
-            Some(toml::Value::String(s)) => {
-                if !PRESETS.contains(&s.as_str()) {
-                    return Err(Error::config(
-                        "preset",
-                        format!(
-                            "unknown preset `{s}`; valid presets: {}",
-                            PRESETS.join(", ")
-                        ),
-                    ));
-                }
-                Some(s)
-            }
+            Some(toml::Value::String(s)) => Some(s.parse::<Preset>()?),
             Some(_) => return Err(Error::config("preset", "must be a string")),
             None => None,
         };
-        let task = match (task, &file_task) {
-            (Some(t), _) => t.to_string(),
-            (None, Some(t)) => t.clone(),
-            (None, None) => DEFAULT_TASK.to_string(),
-        };
-        let preset = match (preset, &file_preset) {
-            (Some(p), _) => p.to_string(),
-            (None, Some(p)) => p.clone(),
-            (None, None) => DEFAULT_PRESET.to_string(),
-        };
-        let base = Self::preset(&preset, &task)?;
+        let task = task.or(file_task).unwrap_or(DEFAULT_TASK);
+        let preset = preset.or(file_preset).unwrap_or(DEFAULT_PRESET);
+        let base = Self::preset(preset, task)?;
         let mut merged = toml::Table::try_from(&base).map_err(|e| Error::Other(e.to_string()))?;
         check_negative(&toml::Value::Table(overlay.clone()), "")?;
         merge(&mut merged, &overlay, "")?;
-        let mut cfg: RunConfig =
+        let cfg: RunConfig =
             toml::Value::Table(merged)
                 .try_into()
                 .map_err(|e: toml::de::Error| Error::ConfigParse {
                     source_name: source_name.into(),
                     message: e.to_string(),
                 })?;
-        cfg.task = normalise_task(&cfg.task)?;
         cfg.validate()?;
         Ok(cfg)
     }
 
     /// Read a config file (overlay on `preset`/`task`, see [`RunConfig::from_overlay`]).
-    pub fn from_file(preset: &str, task: &str, path: &Path) -> Result<Self> {
+    pub fn from_file(preset: Preset, task: Task, path: &Path) -> Result<Self> {
         Self::from_file_choosing(Some(preset), Some(task), path)
     }
 
     /// Read a config file (see [`RunConfig::from_overlay_choosing`]).
     pub fn from_file_choosing(
-        preset: Option<&str>,
-        task: Option<&str>,
+        preset: Option<Preset>,
+        task: Option<Task>,
         path: &Path,
     ) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         Self::from_overlay_choosing(preset, task, &text, &path.display().to_string())
     }
 
-    /// The `task` and `preset` keys a config file sets, if any (not validated).
-    pub fn file_task_and_preset(path: &Path) -> Result<(Option<String>, Option<String>)> {
+    /// The `task` and `preset` keys a config file sets, if any (the rest not validated).
+    pub fn file_task_and_preset(path: &Path) -> Result<(Option<Task>, Option<Preset>)> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let t: toml::Table = toml::from_str(&text).map_err(|e| Error::ConfigParse {
             source_name: path.display().to_string(),
             message: e.to_string(),
         })?;
-        let get = |k: &str| t.get(k).and_then(|v| v.as_str()).map(str::to_string);
-        Ok((get("task"), get("preset")))
+        let get = |k: &str| t.get(k).and_then(|v| v.as_str());
+        let task = get("task").map(parse_task).transpose()?;
+        let preset = get("preset").map(str::parse::<Preset>).transpose()?;
+        Ok((task, preset))
     }
 
     /// A complete resolved config as written in a run directory (no overlay on a preset).
@@ -604,7 +637,6 @@ impl RunConfig {
 
     /// Range checks; each error names its key.
     pub fn validate(&self) -> Result<()> {
-        normalise_task(&self.task)?;
         let pos = |key: &str, v: usize| -> Result<()> {
             if v == 0 {
                 Err(Error::config(key, "must be positive"))
@@ -811,19 +843,6 @@ impl RunConfig {
             return Err(Error::config("sample.ddim_eta", "must be >= 0"));
         }
         Ok(())
-    }
-}
-
-/// Canonical task name (upper case) or an error naming the `task` key and the valid tasks.
-pub fn normalise_task(task: &str) -> Result<String> {
-    let up = task.trim().to_ascii_uppercase();
-    if TASKS.contains(&up.as_str()) {
-        Ok(up)
-    } else {
-        Err(Error::config(
-            "task",
-            format!("unknown task `{task}`; valid tasks: {}", TASKS.join(", ")),
-        ))
     }
 }
 

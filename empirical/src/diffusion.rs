@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
 use crate::config::LossWeighting;
-use crate::model::UNet;
+use crate::denoiser::Denoiser;
 use crate::schedule::Schedule;
 
 /// `n` independent N(0, 1) draws.
@@ -65,7 +65,7 @@ pub fn q_sample<B: Backend>(
 
 /// The eps-prediction MSE (mean over all elements) for clean images `x0`, steps `t`, noise `eps`.
 pub fn loss<B: Backend>(
-    model: &UNet<B>,
+    model: &dyn Denoiser<B>,
     sched: &Schedule,
     x0: Tensor<B, 4>,
     t: &[usize],
@@ -76,14 +76,14 @@ pub fn loss<B: Backend>(
 
 /// eps_theta(x_t, t) - eps for x_t = q_sample(x0, t, eps).
 fn residual<B: Backend>(
-    model: &UNet<B>,
+    model: &dyn Denoiser<B>,
     sched: &Schedule,
     x0: Tensor<B, 4>,
     t: &[usize],
     eps: Tensor<B, 4>,
 ) -> Tensor<B, 4> {
     let xt = q_sample(sched, x0, t, eps.clone());
-    model.forward(xt, t) - eps
+    model.predict_eps(xt, t) - eps
 }
 
 /// Per-sample weights of the MSE at steps `t` ([`LossWeighting`]; `Uniform` gives all ones).
@@ -108,7 +108,7 @@ pub fn loss_weights(
 /// The weighted eps-prediction MSE: mean over samples i of `weights[i]` times sample i's mean
 /// squared error (equal to [`loss`] when every weight is 1).
 pub fn weighted_loss<B: Backend>(
-    model: &UNet<B>,
+    model: &dyn Denoiser<B>,
     sched: &Schedule,
     x0: Tensor<B, 4>,
     t: &[usize],

@@ -12,16 +12,17 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::time::Instant;
 
-use crate::config::RunConfig;
+use crate::config::{Preset, RunConfig};
 use crate::diffusion::normal_tensor;
 use crate::error::Result;
 use crate::schedule::Schedule;
 use crate::train::Trainer;
+use empirical_rules::Task;
 
 /// Throughput of one preset on one backend.
 #[derive(Clone, Debug, Serialize)]
 pub struct Throughput {
-    pub preset: String,
+    pub preset: Preset,
     pub batch: usize,
     /// Median seconds of one training step (forward, loss, backward, AdamW, EMA).
     pub train_step_s: f64,
@@ -41,12 +42,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// warm-up step each, which also compiles a JIT backend's kernels). Every timed step ends by
 /// reading a value back to the host, so asynchronous backends are timed to completion.
 pub fn throughput<B: AutodiffBackend>(
-    preset: &str,
+    preset: Preset,
     batch: usize,
     repeats: usize,
     device: &B::Device,
 ) -> Result<Throughput> {
-    let mut cfg = RunConfig::preset(preset, "A")?;
+    let mut cfg = RunConfig::preset(preset, Task::A)?;
     cfg.train.batch_size = batch;
     let s = cfg.image_size;
     let mut trainer = Trainer::<B>::new(&cfg, device);
@@ -79,7 +80,7 @@ pub fn throughput<B: AutodiffBackend>(
     }
     let (ts, ss) = (median(train), median(sample));
     Ok(Throughput {
-        preset: preset.into(),
+        preset,
         batch,
         train_step_s: ts,
         train_images_per_s: batch as f64 / ts,

@@ -4,9 +4,9 @@
 //! g = grad_x log softmax(f_theta(x_t, t))[class].
 //!
 //! - DDPM (Algorithm 1 of Dhariwal & Nichol): x_{t-1} ~ N(mu + w_t Sigma_t g, Sigma_t) with the
-//!   unguided sampler's Sigma_t = sigma_t^2 = beta_t ([`crate::sampler::ddpm_step`]).
+//!   unguided sampler's Sigma_t = sigma_t^2 = beta_t ([`crate::sampler::reverse_step`]).
 //! - DDIM (their Algorithm 2): eps_hat = eps_theta(x_t) - w_t sqrt(1 - alpha_bar_t) g, then the
-//!   DDIM update of [`crate::sampler::ddim_step`] with eps_hat.
+//!   DDIM update of [`crate::sampler::ddim_update`] with eps_hat.
 //!
 //! The weight w_t follows a [`GuidanceSchedule`] (constant, or the paper's "piecewise" ramp over
 //! the final 20 denoising steps). Where w_t = 0 the classifier is not evaluated and the step *is*
@@ -30,13 +30,12 @@ use burn::tensor::Tensor;
 use image::RgbImage;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::marker::PhantomData;
 
-use crate::config::{RunConfig, SampleMethod};
-use crate::diffusion::normal_tensor;
+use crate::config::RunConfig;
+use crate::denoiser::Denoiser;
 use crate::error::{Error, Result};
-use crate::model::UNet;
-use crate::sampler::{self, SamplerOptions};
+use crate::sampler::{self, GuidanceHook, Guide, SamplerOptions, StepPos};
 use crate::schedule::Schedule;
 
 /// Number of classes of the contrastive sets (App. G.1: classes 0 and 2 break the fine rule in
@@ -232,76 +231,56 @@ impl GuidanceOptions {
     }
 }
 
-/// One guided ancestral DDPM step from index `t` (Dhariwal & Nichol Algorithm 1 on Ho et al.'s
-/// Algorithm 2): mu = 1/sqrt(alpha_t) (x_t - beta_t / sqrt(1 - alpha_bar_t) eps_theta),
-/// x_{t-1} = mu + w beta_t g + sqrt(beta_t) z (z = 0 at t = 0), g = [`grad_log_prob`].
-/// With `w == 0` this is [`sampler::ddpm_step`] itself (classifier not called).
-#[allow(clippy::too_many_arguments)]
-pub fn ddpm_step_guided<B, BA, C>(
-    model: &UNet<B>,
-    classifier: &C,
-    sched: &Schedule,
-    x: Tensor<B, 4>,
-    t: usize,
-    w: f64,
-    class: usize,
-    rng: &mut ChaCha8Rng,
-) -> Tensor<B, 4>
-where
-    B: Backend,
-    BA: AutodiffBackend<InnerBackend = B>,
-    C: NoisyClassifier<BA>,
-{
-    if w == 0.0 {
-        return sampler::ddpm_step(model, sched, x, t, rng);
-    }
-    let n = x.dims()[0];
-    let g = grad_log_prob::<BA, C>(classifier, x.clone(), t, class);
-    let eps = model.forward(x.clone(), &vec![t; n]);
-    // Sigma_t = sigma_t^2 = beta_t, the unguided sampler's variance
-    let mean = sampler::ddpm_mean(sched, x, eps, t) + g.mul_scalar(w * sched.beta[t]);
-    sampler::ddpm_add_noise(sched, mean, t, rng)
+/// Classifier guidance as a sampler hook (Dhariwal & Nichol 2021): at step k of the sequence the
+/// weight is w = `options.weight(k, n_steps, t)`; where w = 0 the classifier is not evaluated
+/// and the step is the unguided sampler's, elsewhere the hook returns w and
+/// g = [`grad_log_prob`] toward `options.class`, applied by [`sampler::reverse_step`].
+pub struct ClassifierGuidance<'a, BA, C> {
+    classifier: &'a C,
+    options: GuidanceOptions,
+    backend: PhantomData<BA>,
 }
 
-/// One guided DDIM step from index `t` to `t_prev` (`None` = to x_0), Dhariwal & Nichol
-/// Algorithm 2: eps_hat = eps_theta(x_t) - w sqrt(1 - alpha_bar_t) g, then the update of
-/// [`sampler::ddim_step`] (eta, optional x_0 clipping) with eps_hat. With `w == 0` this is
-/// [`sampler::ddim_step`] itself.
-#[allow(clippy::too_many_arguments)]
-pub fn ddim_step_guided<B, BA, C>(
-    model: &UNet<B>,
-    classifier: &C,
-    sched: &Schedule,
-    x: Tensor<B, 4>,
-    t: usize,
-    t_prev: Option<usize>,
-    opts: &SamplerOptions,
-    w: f64,
-    class: usize,
-    rng: &mut ChaCha8Rng,
-) -> Tensor<B, 4>
+impl<'a, BA, C> ClassifierGuidance<'a, BA, C>
 where
-    B: Backend,
-    BA: AutodiffBackend<InnerBackend = B>,
+    BA: AutodiffBackend,
     C: NoisyClassifier<BA>,
 {
-    if w == 0.0 {
-        return sampler::ddim_step(model, sched, x, t, t_prev, opts, rng);
+    /// Guidance by `classifier` with strength, schedule and class from `options`.
+    pub fn new(classifier: &'a C, options: GuidanceOptions) -> Self {
+        ClassifierGuidance {
+            classifier,
+            options,
+            backend: PhantomData,
+        }
     }
-    let n = x.dims()[0];
-    let g = grad_log_prob::<BA, C>(classifier, x.clone(), t, class);
-    let ab = sched.alpha_bar[t];
-    let eps = model.forward(x.clone(), &vec![t; n]);
-    let eps = eps - g.mul_scalar(w * (1.0 - ab).sqrt());
-    sampler::ddim_update(sched, x, eps, t, t_prev, opts, rng)
 }
 
-/// Draw `n` guided samples `[n, C, S, S]` (unclipped), mirroring [`sampler::sample`]: same
-/// initial noise, same step sequence, weight w of step k from `guidance.weight(k, len, t)`.
+impl<BA, C> GuidanceHook<BA::InnerBackend> for ClassifierGuidance<'_, BA, C>
+where
+    BA: AutodiffBackend,
+    C: NoisyClassifier<BA>,
+{
+    fn guide(
+        &mut self,
+        x: &Tensor<BA::InnerBackend, 4>,
+        pos: StepPos,
+    ) -> Option<Guide<BA::InnerBackend>> {
+        let w = self.options.weight(pos.k, pos.n_steps, pos.t);
+        if w == 0.0 {
+            return None;
+        }
+        let grad = grad_log_prob::<BA, C>(self.classifier, x.clone(), pos.t, self.options.class);
+        Some(Guide { w, grad })
+    }
+}
+
+/// Draw `n` guided samples `[n, C, S, S]` (unclipped): [`sampler::p_sample_loop`] with
+/// [`ClassifierGuidance`], so the initial noise and step sequence are the unguided sampler's.
 /// `on_step` is called after every denoising step.
 #[allow(clippy::too_many_arguments)]
 pub fn sample_guided<B, BA, C>(
-    model: &UNet<B>,
+    model: &dyn Denoiser<B>,
     classifier: &C,
     sched: &Schedule,
     n: usize,
@@ -318,50 +297,17 @@ where
     BA: AutodiffBackend<InnerBackend = B>,
     C: NoisyClassifier<BA>,
 {
-    let mut x = normal_tensor::<B>(rng, [n, channels, size, size], device);
-    let seq = sampler::step_sequence(opts, sched.len());
-    let c = guidance.class;
-    for (k, &t) in seq.iter().enumerate() {
-        let w = guidance.weight(k, seq.len(), t);
-        x = match opts.method {
-            SampleMethod::Ddpm => {
-                ddpm_step_guided::<B, BA, C>(model, classifier, sched, x, t, w, c, rng)
-            }
-            SampleMethod::Ddim => ddim_step_guided::<B, BA, C>(
-                model,
-                classifier,
-                sched,
-                x,
-                t,
-                seq.get(k + 1).copied(),
-                opts,
-                w,
-                c,
-                rng,
-            ),
-        };
-        on_step();
-    }
-    x
-}
-
-/// One guided DDPM step at index `t` with weight `scale` toward class 1 (a fixed workload for
-/// criterion benches: the classifier's forward and backward pass plus one U-Net step).
-pub fn bench_guided_step<B, BA, C>(
-    model: &UNet<B>,
-    classifier: &C,
-    sched: &Schedule,
-    x: &Tensor<B, 4>,
-    t: usize,
-    scale: f64,
-    rng: &mut ChaCha8Rng,
-) -> Tensor<B, 4>
-where
-    B: Backend,
-    BA: AutodiffBackend<InnerBackend = B>,
-    C: NoisyClassifier<BA>,
-{
-    ddpm_step_guided::<B, BA, C>(model, classifier, sched, x.clone(), t, scale, 1, rng)
+    let mut hook = ClassifierGuidance::<BA, C>::new(classifier, *guidance);
+    sampler::p_sample_loop(
+        model,
+        sched,
+        [n, channels, size, size],
+        opts,
+        &mut hook,
+        rng,
+        device,
+        on_step,
+    )
 }
 
 /// Draw `n` guided images with `model` and `classifier` in batches of `batch`, seeded by `seed`,
@@ -369,7 +315,7 @@ where
 /// (same seed derivation, same batches, so scale 0 reproduces it exactly).
 #[allow(clippy::too_many_arguments)]
 pub fn sample_images_guided<B, BA, C>(
-    model: &UNet<B>,
+    model: &dyn Denoiser<B>,
     classifier: &C,
     cfg: &RunConfig,
     n: usize,
@@ -401,46 +347,6 @@ where
             )
         },
     )
-}
-
-/// Guidance flags of `empirical sample` (Sec. 5, App. G.1).
-#[derive(Debug, Clone, clap::Args)]
-pub struct GuidanceArgs {
-    /// Noisy classifier checkpoint f_theta(x_t, t) to guide with (no guidance when absent).
-    #[arg(long = "guidance", value_name = "CKPT")]
-    pub guidance: Option<PathBuf>,
-    /// Gradient scale c (paper: 7 for Tasks A/C, 10 for B/D).
-    #[arg(long, default_value_t = 7.0)]
-    pub scale: f64,
-    /// Weight schedule: `constant` (w = c every step) or `piecewise` (final steps only, rising
-    /// linearly to c).
-    #[arg(long, value_enum, default_value_t = GuidanceScheduleKind::Constant)]
-    pub schedule: GuidanceScheduleKind,
-    /// Length of the piecewise window (final denoising steps).
-    #[arg(long, default_value_t = 20)]
-    pub guidance_last_steps: usize,
-    /// Class to guide toward (1 = follows the fine rule).
-    #[arg(long, default_value_t = 1)]
-    pub guidance_class: usize,
-}
-
-impl GuidanceArgs {
-    /// The validated options these flags describe (errors name the offending flag).
-    pub fn options(&self) -> Result<GuidanceOptions> {
-        if self.schedule == GuidanceScheduleKind::Piecewise && self.guidance_last_steps == 0 {
-            return Err(Error::config(
-                "guidance-last-steps",
-                "must be at least 1".to_string(),
-            ));
-        }
-        let o = GuidanceOptions {
-            scale: self.scale,
-            schedule: GuidanceSchedule::from_kind(self.schedule, self.guidance_last_steps),
-            class: self.guidance_class,
-        };
-        o.validate()?;
-        Ok(o)
-    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 //! the suite's main job (`cargo run -p empirical --release`).
 //!
 //! Modules, one job each: [`config`] (presets, validation), [`schedule`] (beta_t, alpha_bar_t),
-//! [`model`] (U-Net), [`params`] (flat parameter views, AdamW, EMA), [`diffusion`] (q_sample,
-//! loss), [`sampler`] (DDPM / DDIM), [`train`] (loop), [`checkpoint`] (files), [`rundir`]
+//! [`model`] (U-Net), [`denoiser`] (the eps_theta trait), [`params`] (flat parameter views, AdamW,
+//! EMA), [`optim`] (optimiser state and its checkpoint groups), [`diffusion`] (q_sample, loss),
+//! [`sampler`] (one reverse loop: DDPM / DDIM, guidance as a hook), [`train`] (loop), [`checkpoint`] (files), [`rundir`]
 //! (layout, atomic writes), [`backend`] (CPU / CUDA / wgpu), [`sweep`] (studies as grids, locally or
 //! on Slurm).
 pub mod agreement;
@@ -12,6 +13,7 @@ pub mod backend;
 pub mod checkpoint;
 pub mod classifier;
 pub mod config;
+pub mod denoiser;
 pub mod diagnose;
 pub mod diffusion;
 pub mod error;
@@ -20,6 +22,7 @@ pub mod guidance;
 pub mod mitigation;
 pub mod model;
 pub mod ops;
+pub mod optim;
 pub mod paper;
 pub mod params;
 pub mod rundir;
@@ -33,7 +36,5 @@ pub use error::{Error, Result};
 #[doc(hidden)]
 pub mod bench_support;
 pub mod cli;
-pub mod cli_gpu_check;
-pub mod cli_sweep;
 pub mod data;
 pub mod pipeline;

@@ -13,12 +13,13 @@
 //! stopped. Every stage is seeded from the study's seed.
 use burn::tensor::backend::AutodiffBackend;
 use empirical_rules::color::RangeSet;
-use empirical_rules::RunLayout;
+use empirical_rules::{RunLayout, Task};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::classifier;
+use crate::classifier::{self, config::Arch};
+use crate::config::Preset;
 use crate::error::{Error, Result};
 use crate::guidance::{self, GuidanceOptions};
 use crate::pipeline;
@@ -27,8 +28,8 @@ use crate::rundir::write_atomic;
 /// Options of one mitigation study.
 #[derive(Clone, Debug)]
 pub struct MitigationOptions {
-    /// Task A-D.
-    pub task: String,
+    /// Task (App. C).
+    pub task: Task,
     /// Seed of sampling and classifier training.
     pub seed: u64,
     /// Run directory of this task and seed.
@@ -39,14 +40,14 @@ pub struct MitigationOptions {
     pub n: usize,
     /// Sampling batch size.
     pub batch: usize,
-    /// Classifier preset (`paper`, `cpu`, `tiny`).
-    pub classifier_preset: String,
+    /// Classifier preset.
+    pub classifier_preset: Preset,
     /// TOML overlay on the classifier preset (both classifiers; unknown keys rejected).
     pub classifier_config: Option<PathBuf>,
     /// Architecture of the noisy classifier (`unet` in the paper, `mlp` the cheap option).
-    pub guidance_arch: String,
-    /// Architecture of the clean filtering classifier (`mlp`, `resnet8`, `unet`).
-    pub filter_arch: String,
+    pub guidance_arch: Arch,
+    /// Architecture of the clean filtering classifier.
+    pub filter_arch: Arch,
     /// Use this trained noisy classifier instead of training one.
     pub guidance_classifier: Option<PathBuf>,
     /// Use this trained clean classifier instead of training one.
@@ -59,7 +60,7 @@ pub struct MitigationOptions {
 /// What one study produced (also written to `mitigation.json`).
 #[derive(Clone, Debug, Serialize)]
 pub struct MitigationSummary {
-    pub task: String,
+    pub task: Task,
     pub seed: u64,
     pub ddpm_checkpoint: PathBuf,
     pub guidance_classifier: PathBuf,
@@ -79,7 +80,7 @@ fn log(quiet: bool, msg: &str) {
 /// load it from.
 fn ensure_classifier(
     o: &MitigationOptions,
-    arch: &str,
+    arch: Arch,
     noisy: bool,
     dir: &Path,
 ) -> Result<PathBuf> {
@@ -108,13 +109,13 @@ fn ensure_classifier(
 /// The classifier config of a study: preset, overlaid by `classifier_config` when given.
 pub fn classifier_config(
     o: &MitigationOptions,
-    arch: &str,
+    arch: Arch,
     noisy: bool,
 ) -> Result<classifier::config::ClassifierConfig> {
     use classifier::config::ClassifierConfig;
     match &o.classifier_config {
-        Some(p) => ClassifierConfig::from_file(&o.classifier_preset, &o.task, arch, noisy, p),
-        None => ClassifierConfig::preset(&o.classifier_preset, &o.task, arch, noisy),
+        Some(p) => ClassifierConfig::from_file(o.classifier_preset, o.task, arch, noisy, p),
+        None => ClassifierConfig::preset(o.classifier_preset, o.task, arch, noisy),
     }
 }
 
@@ -178,7 +179,7 @@ pub fn run_mitigation<B: AutodiffBackend>(
         Some(p) => p.clone(),
         None => ensure_classifier(
             o,
-            &o.guidance_arch,
+            o.guidance_arch,
             true,
             &o.root.join("classifier-guidance"),
         )?,
@@ -229,7 +230,7 @@ pub fn run_mitigation<B: AutodiffBackend>(
         Some(p) => p.clone(),
         None => ensure_classifier(
             o,
-            &o.filter_arch,
+            o.filter_arch,
             false,
             &o.root.join(format!("classifier-filter-{}", o.filter_arch)),
         )?,
@@ -246,13 +247,13 @@ pub fn run_mitigation<B: AutodiffBackend>(
             &fpath,
             &samples_dir.join("samples.npy"),
             &filtered,
-            &o.task,
+            o.task,
         )?;
     }
     seconds.push(("filtered".to_string(), t0.elapsed().as_secs_f64()));
 
     let summary = MitigationSummary {
-        task: o.task.clone(),
+        task: o.task,
         seed: o.seed,
         ddpm_checkpoint: o.ddpm_checkpoint.clone(),
         guidance_classifier: gpath,

@@ -3,6 +3,7 @@
 //! (App. G.2). Presets and commands read them from here.
 use empirical_rules::Task;
 
+use crate::classifier::config::Arch;
 use crate::guidance::GuidanceScheduleKind;
 
 /// One task's settings in the paper.
@@ -18,7 +19,7 @@ pub struct PaperSettings {
     /// The guidance schedule that worked best for the task (App. G.1).
     pub guidance_schedule: GuidanceScheduleKind,
     /// Architecture of the clean filtering classifier (`mlp` for A, B; `unet` for C, D).
-    pub filter_arch: &'static str,
+    pub filter_arch: Arch,
 }
 
 /// Tasks A-D, in order.
@@ -29,7 +30,7 @@ pub const PAPER: [PaperSettings; 4] = [
         epochs: 400,
         guidance_scale: 7.0,
         guidance_schedule: GuidanceScheduleKind::Constant,
-        filter_arch: "mlp",
+        filter_arch: Arch::Mlp,
     },
     PaperSettings {
         task: Task::B,
@@ -37,7 +38,7 @@ pub const PAPER: [PaperSettings; 4] = [
         epochs: 800,
         guidance_scale: 10.0,
         guidance_schedule: GuidanceScheduleKind::Constant,
-        filter_arch: "mlp",
+        filter_arch: Arch::Mlp,
     },
     PaperSettings {
         task: Task::C,
@@ -45,7 +46,7 @@ pub const PAPER: [PaperSettings; 4] = [
         epochs: 1600,
         guidance_scale: 7.0,
         guidance_schedule: GuidanceScheduleKind::Piecewise,
-        filter_arch: "unet",
+        filter_arch: Arch::Unet,
     },
     PaperSettings {
         task: Task::D,
@@ -53,7 +54,7 @@ pub const PAPER: [PaperSettings; 4] = [
         epochs: 1000,
         guidance_scale: 10.0,
         guidance_schedule: GuidanceScheduleKind::Constant,
-        filter_arch: "unet",
+        filter_arch: Arch::Unet,
     },
 ];
 

@@ -5,7 +5,7 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use empirical_rules::color::RangeSet;
-use empirical_rules::{evaluate, EvalConfig, EvalReport};
+use empirical_rules::{evaluate, EvalConfig, EvalReport, Task};
 use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
@@ -17,6 +17,7 @@ use std::time::Instant;
 use crate::checkpoint::Checkpoint;
 use crate::config::RunConfig;
 use crate::data;
+use crate::denoiser::Denoiser;
 use crate::error::{Error, Result};
 use crate::model::UNet;
 use crate::params;
@@ -66,7 +67,7 @@ pub fn sampling_rng(seed: u64) -> ChaCha8Rng {
 /// Draw `n` images with `model` in batches (seeded by `seed`), with a progress bar.
 #[allow(clippy::too_many_arguments)]
 pub fn sample_images<B: Backend>(
-    model: &UNet<B>,
+    model: &dyn Denoiser<B>,
     cfg: &RunConfig,
     n: usize,
     batch: usize,
@@ -115,7 +116,7 @@ pub fn sample_images_with<B: Backend>(
         )) {
             pb.set_style(style);
         }
-        pb.set_prefix(cfg.task.clone());
+        pb.set_prefix(cfg.task.to_string());
         pb
     };
     let mut rng = sampling_rng(seed);
@@ -317,7 +318,7 @@ pub fn train_run<B: AutodiffBackend>(
             }
             t.cfg = cfg.clone();
             if !opts.quiet {
-                eprintln!("resuming from {} (step {})", p.display(), t.step);
+                eprintln!("resuming from {} (step {})", p.display(), t.step());
             }
             t
         }
@@ -335,8 +336,8 @@ pub fn train_run<B: AutodiffBackend>(
     };
     run.write_config(cfg)?;
     run.write_info(&RunInfo {
-        task: cfg.task.clone(),
-        preset: cfg.preset.clone(),
+        task: cfg.task,
+        preset: cfg.preset,
         seed: cfg.seed,
         backend: opts.backend.clone(),
         empirical_version: env!("CARGO_PKG_VERSION").into(),
@@ -370,7 +371,7 @@ pub fn train_run<B: AutodiffBackend>(
 /// One task's line of the main job's tables.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TaskRow {
-    pub task: String,
+    pub task: Task,
     pub n_samples: usize,
     pub invalid_pct: f64,
     pub coarse_violations: usize,
@@ -427,8 +428,8 @@ pub fn run_task<B: AutodiffBackend>(
         merged.sample = cfg.sample.clone();
         run.write_config(&merged)?;
         run.write_info(&RunInfo {
-            task: cfg.task.clone(),
-            preset: cfg.preset.clone(),
+            task: cfg.task,
+            preset: cfg.preset,
             seed: cfg.seed,
             backend: opts.backend.clone(),
             empirical_version: env!("CARGO_PKG_VERSION").into(),
@@ -502,7 +503,7 @@ pub fn run_task<B: AutodiffBackend>(
     )?;
     let s = &report.summary;
     let row = TaskRow {
-        task: cfg.task.clone(),
+        task: cfg.task,
         n_samples: s.n,
         invalid_pct: s.invalid_pct,
         coarse_violations: s.coarse_violations,
@@ -557,7 +558,7 @@ pub fn format_table(rows: &[TaskRow]) -> String {
 mod tests {
     use super::*;
 
-    fn row(task: &str, resolved: Option<(usize, usize)>) -> TaskRow {
+    fn row(task: Task, resolved: Option<(usize, usize)>) -> TaskRow {
         TaskRow {
             task: task.into(),
             n_samples: 300,
@@ -577,7 +578,7 @@ mod tests {
 
     #[test]
     fn table_prints_both_coarse_readings_as_violations_of_valid() {
-        let t = format_table(&[row("A", Some((23, 276))), row("B", None)]);
+        let t = format_table(&[row(Task::A, Some((23, 276))), row(Task::B, None)]);
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines.len(), 5, "{t}");
         let cells: Vec<&str> = lines[3].split('|').map(str::trim).collect();

@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-use crate::config::RunConfig;
+use crate::config::{Preset, RunConfig};
 use crate::error::{Error, Result};
-use empirical_rules::RunLayout;
+use empirical_rules::{RunLayout, Task};
 
 /// Write `bytes` to `path` atomically: a hidden temporary file in the same directory
 /// (`.<name>.<random>.tmp`), synced, then renamed over `path`. The file gets the mode a plain
@@ -18,8 +18,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// `run.json`: what produced the run.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunInfo {
-    pub task: String,
-    pub preset: String,
+    pub task: Task,
+    pub preset: Preset,
     pub seed: u64,
     pub backend: String,
     pub empirical_version: String,

@@ -7,7 +7,6 @@
 //! The state after k steps is therefore a function of (config, data, k) alone, and a run killed
 //! and resumed from a checkpoint ends with the same weights as an uninterrupted one.
 use burn::module::AutodiffModule;
-use burn::prelude::ElementConversion;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -18,12 +17,13 @@ use std::fmt::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::checkpoint::{Checkpoint, Header, RngState};
+use crate::checkpoint::Checkpoint;
 use crate::config::{LossWeighting, RunConfig};
 use crate::diffusion;
 use crate::error::{Error, Result};
 use crate::model::UNet;
-use crate::params::{self, AdamState, AdamW};
+use crate::optim::{self, CheckpointMeta, OptimState};
+use crate::params::{self, AdamW};
 use crate::rundir::RunDir;
 use crate::schedule::Schedule;
 
@@ -126,17 +126,16 @@ pub fn gather<B: burn::tensor::backend::Backend>(
     Tensor::from_data(TensorData::new(v, [idx.len(), c, h, w]), device)
 }
 
-/// Model, optimiser state, EMA and step counter of one run.
+/// How a DDPM run's random streams come from its seed (recorded in its checkpoints).
+const RNG_SCHEME: &str = "chacha8: init seed_from_u64(seed); step k noise/t: step_rng(seed, k); epoch e order: epoch_order(seed, e)";
+
+/// Model, optimiser state (AdamW moments, step counter) and EMA of one run.
 pub struct Trainer<B: AutodiffBackend> {
     pub cfg: RunConfig,
     pub sched: Schedule,
     pub model: UNet<B>,
-    pub adam: AdamState<B::InnerBackend>,
+    pub optim: OptimState<B::InnerBackend>,
     pub ema: Vec<Tensor<B::InnerBackend, 1>>,
-    pub shapes: Vec<Vec<usize>>,
-    /// Optimiser steps done.
-    pub step: u64,
-    pub train_seconds: f64,
     pub device: B::Device,
 }
 
@@ -149,19 +148,22 @@ impl<B: AutodiffBackend> Trainer<B> {
         Trainer {
             cfg: cfg.clone(),
             sched: Schedule::from_config(&cfg.diffusion),
-            adam: AdamState::zeros(&shapes, device),
+            optim: OptimState::new(shapes, device),
             ema: w,
-            shapes,
             model,
-            step: 0,
-            train_seconds: 0.0,
             device: device.clone(),
         }
     }
 
+    /// Optimiser steps done.
+    pub fn step(&self) -> u64 {
+        self.optim.step
+    }
+
     /// Parameter count.
     pub fn num_params(&self) -> usize {
-        self.shapes
+        self.optim
+            .shapes
             .iter()
             .map(|s| s.iter().product::<usize>())
             .sum()
@@ -175,14 +177,9 @@ impl<B: AutodiffBackend> Trainer<B> {
     ) -> Result<Self> {
         let cfg = ckpt.ddpm_config(path)?;
         let mut t = Self::new(&cfg, device);
-        ckpt.check_shapes(&t.shapes, path)?;
-        let group = |name: &str| ckpt.require_group(name, path);
-        t.set_weights(group("params")?);
-        t.adam.m = params::from_host(group("adam_m")?, device);
-        t.adam.v = params::from_host(group("adam_v")?, device);
-        t.ema = params::from_host(group("ema")?, device);
-        t.step = ckpt.header.step;
-        t.train_seconds = ckpt.header.train_seconds;
+        let weights = t.optim.restore(ckpt, path, device)?;
+        t.set_weights(weights);
+        t.ema = params::from_host(ckpt.require_group("ema", path)?, device);
         Ok(t)
     }
 
@@ -197,48 +194,31 @@ impl<B: AutodiffBackend> Trainer<B> {
                     .into(),
             });
         }
-        ckpt.check_shapes(&self.shapes, path)?;
+        ckpt.check_shapes(&self.optim.shapes, path)?;
         let host = match ckpt.group("params") {
             Some(g) => g,
             None => ckpt.require_group("ema", path)?,
         };
-        self.ema = self.set_weights(host);
+        self.set_weights(host);
         Ok(())
     }
 
-    /// Set the model's weights from host values (visiting order); returns them as tensors.
-    fn set_weights(&mut self, host: &[Vec<f32>]) -> Vec<Tensor<B::InnerBackend, 1>> {
-        let p = params::from_host::<B::InnerBackend>(host, &self.device);
-        let p_ad: Vec<Tensor<B, 1>> = p.iter().cloned().map(Tensor::from_inner).collect();
-        self.model = params::set(self.model.clone(), p_ad);
-        p
+    /// Set the model's weights (and the EMA) from host values in visiting order.
+    fn set_weights(&mut self, host: &[Vec<f32>]) {
+        let (model, p) = optim::set_weights(self.model.clone(), host, &self.device);
+        self.model = model;
+        self.ema = p;
     }
 
-    /// The full training state as a checkpoint.
+    /// The full training state as a checkpoint (groups params, adam_m, adam_v, ema).
     pub fn checkpoint(&self) -> Checkpoint {
         let (w, _) = params::collect(&self.model.valid());
-        Checkpoint {
-            header: Header {
-                format: 1,
-                step: self.step,
-                config: self.cfg.to_toml(),
-                rng: RngState {
-                    seed: self.cfg.seed,
-                    scheme: "chacha8: init seed_from_u64(seed); step k noise/t: step_rng(seed, k); epoch e order: epoch_order(seed, e)".into(),
-                    next_step: self.step,
-                },
-                shapes: self.shapes.clone(),
-                groups: vec!["params".into(), "adam_m".into(), "adam_v".into(), "ema".into()],
-                checksum: 0,
-                train_seconds: self.train_seconds,
-            },
-            data: vec![
-                params::to_host(&w),
-                params::to_host(&self.adam.m),
-                params::to_host(&self.adam.v),
-                params::to_host(&self.ema),
-            ],
-        }
+        let meta = CheckpointMeta {
+            config: self.cfg.to_toml(),
+            seed: self.cfg.seed,
+            rng_scheme: RNG_SCHEME,
+        };
+        self.optim.checkpoint(meta, &w, &[("ema", &self.ema)])
     }
 
     /// One optimiser step at learning rate `lr` on the clean batch `x0` (values in [-1, 1]);
@@ -246,7 +226,7 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// A non-finite loss leaves the state untouched and returns `Error::NonFiniteLoss`
     /// (with an empty `last_good`, filled in by the caller).
     pub fn train_step(&mut self, x0: Tensor<B, 4>, lr: f64) -> Result<f32> {
-        let mut rng = step_rng(self.cfg.seed, self.step);
+        let mut rng = step_rng(self.cfg.seed, self.optim.step);
         let dims = x0.dims();
         let t = diffusion::uniform_steps(&mut rng, dims[0], self.sched.len());
         let eps = diffusion::normal_tensor::<B>(&mut rng, dims, &self.device);
@@ -258,15 +238,6 @@ impl<B: AutodiffBackend> Trainer<B> {
                 diffusion::weighted_loss(&self.model, &self.sched, x0, &t, eps, &weights)
             }
         };
-        let value: f32 = loss.clone().into_scalar().elem::<f32>();
-        if !value.is_finite() {
-            return Err(Error::NonFiniteLoss {
-                step: self.step + 1,
-                value,
-                last_good: String::new(),
-            });
-        }
-        let grads = loss.backward();
         let hp = AdamW {
             lr,
             beta1: tc.adam_beta1,
@@ -274,16 +245,11 @@ impl<B: AutodiffBackend> Trainer<B> {
             eps: tc.adam_eps,
             weight_decay: tc.weight_decay,
         };
-        self.model = params::adamw_step(
-            self.model.clone(),
-            &grads,
-            &mut self.adam,
-            hp,
-            self.step + 1,
-        );
-        self.step += 1;
+        let (model, value) = self.optim.apply(self.model.clone(), loss, hp)?;
+        self.model = model;
         let (w, _) = params::collect(&self.model.valid());
-        params::ema_update(&mut self.ema, &w, tc.ema_decay, tc.ema_start, self.step);
+        let step = self.optim.step;
+        params::ema_update(&mut self.ema, &w, tc.ema_decay, tc.ema_start, step);
         Ok(value)
     }
 
@@ -375,7 +341,7 @@ pub fn train<B: AutodiffBackend>(
     let total = total_steps(&cfg, n);
     // metrics.csv is rewritten whole (atomically) at every logged row
     let metrics = run.metrics_path();
-    let mut metrics_text = read_metrics(&metrics, trainer.step);
+    let mut metrics_text = read_metrics(&metrics, trainer.optim.step);
     crate::rundir::write_atomic(&metrics, metrics_text.as_bytes())?;
     let pb = if opts.quiet {
         ProgressBar::hidden()
@@ -387,20 +353,20 @@ pub fn train<B: AutodiffBackend>(
             )
             .unwrap(),
         );
-        pb.set_prefix(cfg.task.clone());
+        pb.set_prefix(cfg.task.to_string());
         pb
     };
-    pb.set_position(trainer.step);
+    pb.set_position(trainer.optim.step);
     let mut last_ckpt = run.latest_checkpoint().map(|(_, p)| p);
     let (mut acc, mut acc_n, mut acc_imgs) = (0.0f64, 0u64, 0usize);
     let mut window = Instant::now();
     let start = Instant::now();
-    let start_seconds = trainer.train_seconds;
-    let first_step = trainer.step;
+    let start_seconds = trainer.optim.train_seconds;
+    let first_step = trainer.optim.step;
     let mut last_loss = None;
-    while trainer.step < total && opts.stop_at.is_none_or(|k| trainer.step < k) {
-        let lr = tc.lr_at(trainer.step + 1, total);
-        let idx = batch_indices(cfg.seed, trainer.step, n, tc.batch_size);
+    while trainer.optim.step < total && opts.stop_at.is_none_or(|k| trainer.optim.step < k) {
+        let lr = tc.lr_at(trainer.optim.step + 1, total);
+        let idx = batch_indices(cfg.seed, trainer.optim.step, n, tc.batch_size);
         let x0 = gather::<B>(data, &idx, [c, s, s], &trainer.device);
         let loss = match trainer.train_step(x0, lr) {
             Ok(l) => l,
@@ -416,19 +382,19 @@ pub fn train<B: AutodiffBackend>(
             }
             Err(e) => return Err(e),
         };
-        trainer.train_seconds = start_seconds + start.elapsed().as_secs_f64();
-        last_loss = Some((trainer.step, loss));
+        trainer.optim.train_seconds = start_seconds + start.elapsed().as_secs_f64();
+        last_loss = Some((trainer.optim.step, loss));
         acc += loss as f64;
         acc_n += 1;
         acc_imgs += idx.len();
-        pb.set_position(trainer.step);
-        if trainer.step % tc.log_every == 0 || trainer.step == total {
+        pb.set_position(trainer.optim.step);
+        if trainer.optim.step % tc.log_every == 0 || trainer.optim.step == total {
             let dt = window.elapsed().as_secs_f64().max(1e-9);
             let mean = acc / acc_n as f64;
             writeln!(
                 metrics_text,
                 "{},{:.6},{},{:.3}",
-                trainer.step,
+                trainer.optim.step,
                 mean,
                 lr,
                 acc_imgs as f64 / dt
@@ -439,8 +405,8 @@ pub fn train<B: AutodiffBackend>(
             (acc, acc_n, acc_imgs) = (0.0, 0, 0);
             window = Instant::now();
         }
-        if trainer.step % tc.checkpoint_every == 0 || trainer.step == total {
-            let p = run.checkpoint_path(trainer.step);
+        if trainer.optim.step % tc.checkpoint_every == 0 || trainer.optim.step == total {
+            let p = run.checkpoint_path(trainer.optim.step);
             trainer.checkpoint().save(&p)?;
             run.prune_checkpoints(tc.keep_checkpoints);
             last_ckpt = Some(p);
@@ -448,8 +414,8 @@ pub fn train<B: AutodiffBackend>(
     }
     pb.finish_and_clear();
     Ok(TrainSummary {
-        steps: trainer.step,
-        new_steps: trainer.step - first_step,
+        steps: trainer.optim.step,
+        new_steps: trainer.optim.step - first_step,
         total_steps: total,
         seconds: start.elapsed().as_secs_f64(),
         last_loss: last_loss.or_else(|| last_logged_loss(&metrics_text)),

@@ -10,6 +10,8 @@
 #![cfg(feature = "wgpu")]
 
 use burn::tensor::{Device, Tensor};
+use empirical::config::Preset;
+use empirical_rules::Task;
 use rand_chacha::ChaCha8Rng;
 
 use empirical::agreement::{host, max_abs_diff, weights};
@@ -47,7 +49,7 @@ fn wgpu_forward_agrees_with_flex_with_and_without_autodiff() {
     use rand::SeedableRng;
     let dc: Device<Cpu> = Default::default();
     let dw: Device<Wgpu> = Default::default();
-    let cfg = RunConfig::preset("tiny", "A").unwrap();
+    let cfg = RunConfig::preset(Preset::Tiny, Task::A).unwrap();
     let s = cfg.image_size;
     let model_c = UNet::<Cpu>::new(&cfg.model, s, &mut train::init_rng(3), &dc);
     let w = weights(&model_c);
@@ -82,10 +84,20 @@ fn wgpu_forward_agrees_with_flex_with_and_without_autodiff() {
         xd.clone(),
         &dw,
     )));
-    let up_matmul = host(upsample2x_composite(Tensor::<Wgpu, 4>::from_data(
+    let up_gather = host(upsample2x_composite(Tensor::<Wgpu, 4>::from_data(
         xd.clone(),
         &dw,
     )));
+    // the shape of the tiny U-Net's first up block, where a wrong cubecl matmul kernel once hid
+    let wide = burn::tensor::TensorData::new(
+        empirical::diffusion::normal_vec(&mut rng, 3 * 32 * 8 * 8),
+        [3, 32, 8, 8],
+    );
+    let up_wide_wa = host(upsample2x_bilinear(Tensor::<WgpuAutodiff, 4>::from_data(
+        wide.clone(),
+        &dw,
+    )));
+    let up_wide_flex = host(upsample2x_bilinear(Tensor::<Cpu, 4>::from_data(wide, &dc)));
     let up_wa = host(upsample2x_bilinear(Tensor::<WgpuAutodiff, 4>::from_data(
         xd.clone(),
         &dw,
@@ -126,12 +138,16 @@ fn wgpu_forward_agrees_with_flex_with_and_without_autodiff() {
             max_abs_diff(&up_native, &up_flex),
         ),
         (
-            "upsample wgpu matmuls vs flex",
-            max_abs_diff(&up_matmul, &up_flex),
+            "upsample wgpu gathers vs flex",
+            max_abs_diff(&up_gather, &up_flex),
         ),
         (
             "upsample wgpu autodiff vs flex",
             max_abs_diff(&up_wa, &up_flex),
+        ),
+        (
+            "upsample [3, 32, 8, 8] wgpu autodiff vs flex",
+            max_abs_diff(&up_wide_wa, &up_wide_flex),
         ),
         ("group norm wgpu vs flex", max_abs_diff(&gn_w, &gn_c)),
         (

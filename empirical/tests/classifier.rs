@@ -4,14 +4,16 @@
 use burn::tensor::{Tensor, TensorData};
 use empirical::backend::{Cpu, CpuAutodiff};
 use empirical::checkpoint::Checkpoint;
-use empirical::classifier::config::ClassifierConfig;
+use empirical::classifier::config::{Arch, ClassifierConfig};
 use empirical::classifier::data::contrastive_split;
 use empirical::classifier::loss::{cross_entropy, nt_xent};
 use empirical::classifier::nets::NUM_CLASSES;
 use empirical::classifier::train::{
     load_classifier, train_classifier, ClassifierTrainer, StepLoss,
 };
+use empirical::config::Preset;
 use empirical::params;
+use empirical_rules::Task;
 use proptest::prelude::*;
 
 fn t2(v: &[f64], n: usize, d: usize) -> Tensor<Cpu, 2> {
@@ -124,8 +126,8 @@ fn chance_losses(b: usize) -> (f64, f64) {
 }
 
 /// The `tiny` preset (its own lr) on a toy task with a large signal (delta = 0.5).
-fn toy_config(arch: &str, noisy: bool, seed: u64) -> ClassifierConfig {
-    let mut cfg = ClassifierConfig::preset("tiny", "A", arch, noisy).unwrap();
+fn toy_config(arch: Arch, noisy: bool, seed: u64) -> ClassifierConfig {
+    let mut cfg = ClassifierConfig::preset(Preset::Tiny, Task::A, arch, noisy).unwrap();
     cfg.delta = 0.5;
     cfg.seed = seed;
     // noisy: a short schedule (T = 20, little noise) so that the toy signal survives
@@ -155,7 +157,7 @@ fn tail_losses(cfg: &ClassifierConfig, steps: usize) -> (f64, f64) {
 /// representation allows; a signed one can go a little lower), so 0.3 is a third of the fall.
 /// A trainer that does not learn (lr 0, constant network) stays within a few hundredths of both
 /// chance values and fails both.
-fn loss_falls(arch: &str, noisy: bool, seed: u64, steps: usize) {
+fn loss_falls(arch: Arch, noisy: bool, seed: u64, steps: usize) {
     let cfg = toy_config(arch, noisy, seed);
     let (ce0, nt0) = chance_losses(cfg.batch_size);
     let (ce, nt) = tail_losses(&cfg, steps);
@@ -177,23 +179,23 @@ fn loss_falls(arch: &str, noisy: bool, seed: u64, steps: usize) {
 fn loss_falls_mlp() {
     // cheap enough to check a few seeds (data, initialisation and batch order all change)
     for seed in 0..3 {
-        loss_falls("mlp", false, seed, 400);
+        loss_falls(Arch::Mlp, false, seed, 400);
     }
 }
 
 #[test]
 fn loss_falls_unet_encoder() {
-    loss_falls("unet", false, 0, 600);
+    loss_falls(Arch::Unet, false, 0, 600);
 }
 
 #[test]
 fn loss_falls_noisy_unet() {
-    loss_falls("unet", true, 0, 1000);
+    loss_falls(Arch::Unet, true, 0, 1000);
 }
 
 #[test]
 fn checkpoint_round_trip_is_exact() {
-    let cfg = ClassifierConfig::preset("tiny", "B", "resnet8", true).unwrap();
+    let cfg = ClassifierConfig::preset(Preset::Tiny, Task::B, Arch::Resnet8, true).unwrap();
     let (train, _) = contrastive_split(&cfg).unwrap();
     let dev = Default::default();
     let mut tr = ClassifierTrainer::<CpuAutodiff>::new(&cfg, &dev);
@@ -215,7 +217,7 @@ fn checkpoint_round_trip_is_exact() {
 #[test]
 fn resume_reproduces_an_uninterrupted_run() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = ClassifierConfig::preset("tiny", "A", "unet", true).unwrap();
+    let mut cfg = ClassifierConfig::preset(Preset::Tiny, Task::A, Arch::Unet, true).unwrap();
     cfg.max_steps = 12;
     cfg.checkpoint_every = 3;
     let full = train_classifier(&cfg, &dir.path().join("full"), false, true).unwrap();
@@ -254,38 +256,74 @@ fn resume_reproduces_an_uninterrupted_run() {
 
 #[test]
 fn bad_config_key_is_named() {
-    let e = ClassifierConfig::from_overlay("tiny", "A", "mlp", false, "tua = 0.5\n", "x.toml")
-        .unwrap_err()
-        .to_string();
+    let e = ClassifierConfig::from_overlay(
+        Preset::Tiny,
+        Task::A,
+        Arch::Mlp,
+        false,
+        "tua = 0.5\n",
+        "x.toml",
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("tua"), "{e}");
-    let e = ClassifierConfig::from_overlay("tiny", "A", "mlp", false, "tau = -1.0\n", "x.toml")
-        .unwrap_err()
-        .to_string();
+    let e = ClassifierConfig::from_overlay(
+        Preset::Tiny,
+        Task::A,
+        Arch::Mlp,
+        false,
+        "tau = -1.0\n",
+        "x.toml",
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("tau"), "{e}");
-    let e = ClassifierConfig::preset("tiny", "A", "vgg", false)
+    let e = "vgg".parse::<Arch>().unwrap_err().to_string();
+    assert!(e.contains("arch") && e.contains("vgg"), "{e}");
+    for (overlay, key) in [
+        ("arch = \"vgg\"\n", "arch"),
+        ("preset = \"huge\"\n", "preset"),
+    ] {
+        let e = ClassifierConfig::from_overlay(
+            Preset::Tiny,
+            Task::A,
+            Arch::Mlp,
+            false,
+            overlay,
+            "x.toml",
+        )
         .unwrap_err()
         .to_string();
-    assert!(e.contains("arch"), "{e}");
-    let e = ClassifierConfig::preset("tiny", "E", "mlp", false)
-        .unwrap_err()
-        .to_string();
+        assert!(e.contains(key), "{overlay}: {e}");
+    }
+    let e = ClassifierConfig::from_overlay(
+        Preset::Tiny,
+        Task::A,
+        Arch::Mlp,
+        false,
+        "task = \"E\"\n",
+        "x.toml",
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("task"), "{e}");
     let ok = ClassifierConfig::from_overlay(
-        "tiny",
-        "A",
-        "mlp",
+        Preset::Tiny,
+        Task::A,
+        Arch::Mlp,
         false,
-        "lambda = 0.5\narch = \"unet\"\n",
+        "lambda = 0.5\narch = \"UNet\"\n",
         "x.toml",
     )
     .unwrap();
-    assert_eq!((ok.lambda, ok.arch.as_str()), (0.5, "unet"));
+    assert_eq!((ok.lambda, ok.arch), (0.5, Arch::Unet));
+    assert!(ok.to_toml().unwrap().contains("arch = \"unet\""));
 }
 
 #[test]
 fn filter_keeps_class1_predictions_and_evaluates_them() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = ClassifierConfig::preset("tiny", "A", "mlp", false).unwrap();
+    let mut cfg = ClassifierConfig::preset(Preset::Tiny, Task::A, Arch::Mlp, false).unwrap();
     cfg.image_size = 32;
     cfg.max_steps = 5;
     train_classifier(&cfg, &dir.path().join("clf"), false, true).unwrap();
@@ -304,7 +342,7 @@ fn filter_keeps_class1_predictions_and_evaluates_them() {
         &dir.path().join("clf"),
         &samples.join("samples.npy"),
         &out,
-        "A",
+        Task::A,
     )
     .unwrap();
     assert_eq!(r.n_in, 12);
@@ -325,14 +363,14 @@ fn filter_keeps_class1_predictions_and_evaluates_them() {
         &dir.path().join("clf"),
         &samples,
         &out,
-        "B"
+        Task::B
     )
     .is_err());
     assert!(empirical::classifier::filter::run_filter(
         &dir.path().join("nope"),
         &samples,
         &out,
-        "A"
+        Task::A
     )
     .is_err());
 }

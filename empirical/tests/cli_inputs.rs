@@ -1,6 +1,8 @@
 //! Bad and awkward inputs to the `empirical` binary (tiny preset, a few seconds each): the
 //! sample folder's layout as `eval` reads it, failed `train` starts, `--max-steps`, command-line
 //! flags against a config file, checkpoint kinds, and file modes under the umask.
+use empirical::config::Preset;
+use empirical_rules::Task;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -240,7 +242,7 @@ fn sizes_are_bounded_with_the_key_named() {
         ),
         ("[diffusion]\ntimesteps = 10000000\n", "diffusion.timesteps"),
     ] {
-        let err = RunConfig::from_overlay("tiny", "A", text, "t.toml").unwrap_err();
+        let err = RunConfig::from_overlay(Preset::Tiny, Task::A, text, "t.toml").unwrap_err();
         assert!(
             err.to_string().contains(key),
             "{text:?}: `{err}` does not name {key}"
@@ -278,7 +280,7 @@ fn max_steps_beyond_the_epochs_runs_that_many_steps() {
     let (out, _) = ok(dir, &["train", "--resume", "r", "--max-steps", "44", "-q"]);
     assert!(out.contains("trained 4 steps to 44 / 44"), "{out}");
     // the library: epochs raised only when they would stop the run sooner
-    let mut cfg = RunConfig::preset("tiny", "A").unwrap();
+    let mut cfg = RunConfig::preset(Preset::Tiny, Task::A).unwrap();
     assert_eq!(empirical::train::set_max_steps(&mut cfg, 40), Some(2));
     assert_eq!(empirical::train::total_steps(&cfg, cfg.data.n_train), 40);
     assert_eq!(empirical::train::set_max_steps(&mut cfg, 8), None);
@@ -297,15 +299,15 @@ fn command_line_task_and_preset_win_over_the_config_file() {
         RunConfig::from_resolved_toml(&out, "printed").unwrap()
     };
     let c = cfg_of(&["--task", "C", "--preset", "tiny", "--config", "f.toml"]);
-    assert_eq!((c.task.as_str(), c.preset.as_str()), ("C", "tiny"));
+    assert_eq!((c.task, c.preset), (Task::C, Preset::Tiny));
     assert_eq!(c.image_size, 16, "the tiny preset's values");
     let c = cfg_of(&["--task", "d", "--config", "f.toml"]);
-    assert_eq!((c.task.as_str(), c.preset.as_str()), ("D", "cpu"));
+    assert_eq!((c.task, c.preset), (Task::D, Preset::Cpu));
     // not given on the command line: the file's values, else the defaults
     let c = cfg_of(&["--config", "f.toml"]);
-    assert_eq!((c.task.as_str(), c.preset.as_str()), ("B", "cpu"));
+    assert_eq!((c.task, c.preset), (Task::B, Preset::Cpu));
     let c = cfg_of(&[]);
-    assert_eq!((c.task.as_str(), c.preset.as_str()), ("A", "cpu"));
+    assert_eq!((c.task, c.preset), (Task::A, Preset::Cpu));
     // the file's values must still be valid
     std::fs::write(dir.join("bad.toml"), "task = \"E\"\n").unwrap();
     let (code, err) = fails(
@@ -322,16 +324,27 @@ fn command_line_task_and_preset_win_over_the_config_file() {
     assert_eq!(code, 2);
     assert!(err.contains("task"), "{err}");
     // the library agrees, and the help says so
-    let c = RunConfig::from_overlay("tiny", "C", "task = \"B\"\npreset = \"cpu\"\n", "t").unwrap();
-    assert_eq!((c.task.as_str(), c.preset.as_str()), ("C", "tiny"));
+    let c = RunConfig::from_overlay(
+        Preset::Tiny,
+        Task::C,
+        "task = \"B\"\npreset = \"cpu\"\n",
+        "t",
+    )
+    .unwrap();
+    assert_eq!((c.task, c.preset), (Task::C, Preset::Tiny));
     let (help, _) = ok(dir, &["train", "--help"]);
     assert!(help.contains("wins over the config file"), "{help}");
 }
 
 /// A classifier checkpoint as `empirical classifier train` writes one (header only matters).
 fn classifier_checkpoint(path: &Path) {
-    let cfg =
-        empirical::classifier::config::ClassifierConfig::preset("tiny", "A", "mlp", true).unwrap();
+    let cfg = empirical::classifier::config::ClassifierConfig::preset(
+        Preset::Tiny,
+        Task::A,
+        empirical::classifier::config::Arch::Mlp,
+        true,
+    )
+    .unwrap();
     Checkpoint {
         header: Header {
             format: 1,
@@ -427,8 +440,13 @@ fn checkpoint_kinds_are_named_when_swapped() {
     }
     // a classifier run directory as the DDPM run
     std::fs::create_dir(dir.join("clfrun")).unwrap();
-    let ccfg =
-        empirical::classifier::config::ClassifierConfig::preset("tiny", "A", "mlp", true).unwrap();
+    let ccfg = empirical::classifier::config::ClassifierConfig::preset(
+        Preset::Tiny,
+        Task::A,
+        empirical::classifier::config::Arch::Mlp,
+        true,
+    )
+    .unwrap();
     std::fs::write(dir.join("clfrun/config.toml"), ccfg.to_toml().unwrap()).unwrap();
     let (_, err) = fails(dir, &["sample", "--run", "clfrun", "--n", "2", "-q"]);
     assert!(err.contains("classifier run directory"), "{err}");

@@ -4,6 +4,7 @@ use burn::prelude::ElementConversion;
 use burn::tensor::{Tensor, TensorData};
 use empirical::backend::{Cpu, CpuAutodiff};
 use empirical::checkpoint::Checkpoint;
+use empirical::config::Preset;
 use empirical::config::{RunConfig, SampleMethod};
 use empirical::diffusion;
 use empirical::params;
@@ -13,11 +14,12 @@ use empirical::sampler::{self, SamplerOptions};
 use empirical::schedule::Schedule;
 use empirical::train::{self, TrainOptions, Trainer};
 use empirical::Error;
+use empirical_rules::Task;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-fn tiny(task: &str) -> RunConfig {
-    RunConfig::preset("tiny", task).unwrap()
+fn tiny(task: Task) -> RunConfig {
+    RunConfig::preset(Preset::Tiny, task).unwrap()
 }
 
 fn task_a_data(cfg: &RunConfig) -> (Vec<f32>, usize) {
@@ -45,7 +47,7 @@ fn fixed_loss(t: &Trainer<CpuAutodiff>, data: &[f32], n: usize) -> f32 {
 
 #[test]
 fn loss_falls_on_tiny_task_a() {
-    let mut cfg = tiny("A");
+    let mut cfg = tiny(Task::A);
     cfg.train.lr = 2e-3;
     cfg.train.max_steps = 150;
     cfg.train.epochs = 100;
@@ -60,7 +62,7 @@ fn loss_falls_on_tiny_task_a() {
     };
     train::train(&mut t, &run, &data, n, &opts).unwrap();
     let after = fixed_loss(&t, &data, n);
-    assert_eq!(t.step, 150);
+    assert_eq!(t.step(), 150);
     assert!(
         after < 0.5 * before,
         "loss did not fall clearly: {before} -> {after}"
@@ -73,7 +75,7 @@ fn loss_falls_on_tiny_task_a() {
 
 #[test]
 fn checkpoint_round_trip_is_exact() {
-    let cfg = tiny("A");
+    let cfg = tiny(Task::A);
     let (data, n) = task_a_data(&cfg);
     let dir = tempfile::tempdir().unwrap();
     let run = RunDir::create(dir.path()).unwrap();
@@ -145,14 +147,14 @@ fn kill_and_resume(cfg: &RunConfig, kill_at: u64) -> KillResume {
 
 #[test]
 fn kill_and_resume_equals_uninterrupted() {
-    let mut cfg = tiny("A");
+    let mut cfg = tiny(Task::A);
     cfg.train.max_steps = 14;
     cfg.train.epochs = 10;
     cfg.train.checkpoint_every = 4;
     // killed after step 7 (newest checkpoint: step 4), then resumed from disk
     let kr = kill_and_resume(&cfg, 7);
     assert_eq!(kr.resumed_from, 4);
-    assert_eq!(kr.resumed.step, 14);
+    assert_eq!(kr.resumed.step(), 14);
     let (a, b) = (kr.straight.checkpoint(), kr.resumed.checkpoint());
     assert_eq!(
         a.data, b.data,
@@ -171,7 +173,7 @@ fn kill_and_resume_equals_uninterrupted() {
 
 #[test]
 fn nan_loss_stops_with_step_named_and_keeps_checkpoint() {
-    let mut cfg = tiny("A");
+    let mut cfg = tiny(Task::A);
     cfg.train.checkpoint_every = 4;
     // (flex's ReLU maps NaN to 0, which would hide the poisoned inputs below)
     cfg.model.activation = empirical::config::Activation::Silu;
@@ -206,7 +208,7 @@ fn nan_loss_stops_with_step_named_and_keeps_checkpoint() {
         e => panic!("unexpected error {e}"),
     }
     assert!(err.to_string().contains("step 5"));
-    assert_eq!(t.step, 4, "state must not advance on a NaN loss");
+    assert_eq!(t.step(), 4, "state must not advance on a NaN loss");
     assert_eq!(run.latest_checkpoint().unwrap().0, 4);
 }
 
@@ -221,7 +223,7 @@ fn sample_opts(method: SampleMethod) -> SamplerOptions {
 
 #[test]
 fn sampling_is_reproducible_with_shapes_and_ranges() {
-    let cfg = tiny("A");
+    let cfg = tiny(Task::A);
     let device = Default::default();
     let t = Trainer::<CpuAutodiff>::new(&cfg, &device);
     let model = t.ema_model();
@@ -384,25 +386,40 @@ fn bad_configs_are_rejected_with_the_key_named() {
         ("[diffusion]\nbeta_end = 1.5\n", "diffusion.beta_end"),
     ];
     for (text, key) in cases {
-        let err = RunConfig::from_overlay("cpu", "A", text, "test.toml").unwrap_err();
+        let err = RunConfig::from_overlay(Preset::Cpu, Task::A, text, "test.toml").unwrap_err();
         assert!(
             err.to_string().contains(key),
             "{text:?}: error `{err}` does not name `{key}`"
         );
     }
     // type errors come from serde with the file named
-    let err =
-        RunConfig::from_overlay("cpu", "A", "[train]\nlr = \"fast\"\n", "test.toml").unwrap_err();
+    let err = RunConfig::from_overlay(
+        Preset::Cpu,
+        Task::A,
+        "[train]\nlr = \"fast\"\n",
+        "test.toml",
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("test.toml"), "{err}");
-    assert!(RunConfig::preset("huge", "A")
+    assert!("huge"
+        .parse::<Preset>()
         .unwrap_err()
         .to_string()
         .contains("preset"));
+    assert_eq!(empirical::config::parse_task(" b ").unwrap(), Task::B);
+    assert!(empirical::config::parse_task("E")
+        .unwrap_err()
+        .to_string()
+        .contains("task"));
     // a valid overlay works and keeps the other preset values
-    let ok = RunConfig::from_overlay("cpu", "b", "[train]\nbatch_size = 8\n", "t").unwrap();
-    assert_eq!(ok.task, "B");
+    let ok =
+        RunConfig::from_overlay(Preset::Cpu, Task::B, "[train]\nbatch_size = 8\n", "t").unwrap();
+    assert_eq!(ok.task, Task::B);
     assert_eq!(ok.train.batch_size, 8);
-    assert_eq!(ok.model, RunConfig::preset("cpu", "A").unwrap().model);
+    assert_eq!(
+        ok.model,
+        RunConfig::preset(Preset::Cpu, Task::A).unwrap().model
+    );
     // the resolved config round-trips through TOML
     let back = RunConfig::from_resolved_toml(&ok.to_toml(), "t").unwrap();
     assert_eq!(back, ok);
@@ -410,7 +427,7 @@ fn bad_configs_are_rejected_with_the_key_named() {
 
 #[test]
 fn model_output_shape_and_param_counts() {
-    let cfg = tiny("A");
+    let cfg = tiny(Task::A);
     let device = Default::default();
     let m = empirical::model::UNet::<Cpu>::new(
         &cfg.model,
@@ -430,7 +447,7 @@ fn model_output_shape_and_param_counts() {
     let (a, _) = params::collect(&m);
     let (b, _) = params::collect(&m2);
     assert_eq!(params::to_host(&a), params::to_host(&b));
-    let paper = RunConfig::preset("paper", "A").unwrap();
+    let paper = RunConfig::preset(Preset::Paper, Task::A).unwrap();
     let n = empirical::bench_support::param_count(&paper.model, 32);
     assert!(
         (10_000_000..25_000_000).contains(&n),
@@ -440,7 +457,7 @@ fn model_output_shape_and_param_counts() {
 
 #[test]
 fn resume_with_more_steps_continues_a_finished_run() {
-    let mut cfg = tiny("A");
+    let mut cfg = tiny(Task::A);
     cfg.data.n_train = 16;
     cfg.train.epochs = 100;
     cfg.train.checkpoint_every = 3;
@@ -464,10 +481,10 @@ fn resume_with_more_steps_continues_a_finished_run() {
     let run = RunDir::create(d2.path()).unwrap();
     cfg.train.max_steps = 3;
     let (t2, _) = pipeline::train_run::<CpuAutodiff>(&cfg, &run, &opts, &device).unwrap();
-    assert_eq!(t2.step, 3);
+    assert_eq!(t2.step(), 3);
     cfg.train.max_steps = 6;
     let (t3, _) = pipeline::train_run::<CpuAutodiff>(&cfg, &run, &opts, &device).unwrap();
-    assert_eq!(t3.step, 6);
+    assert_eq!(t3.step(), 6);
     assert_eq!(t1.checkpoint().data, t3.checkpoint().data);
     // any other change is refused on resume
     cfg.train.lr *= 2.0;
@@ -484,7 +501,7 @@ fn diagnose_matches_closed_forms_for_a_zero_noise_predictor() {
     // x_0 + sqrt((1 - abar_t)/abar_t) eps + sum_{k=1..t} sqrt(beta_k / abar_{k-1}) z_k,
     // whose MSE to x_0 has mean (1 - abar_t)/abar_t + sum_{k=1..t} beta_k / abar_{k-1}.
     use burn::module::Param;
-    let cfg = tiny("A");
+    let cfg = tiny(Task::A);
     let dev = Default::default();
     let mut model = empirical::model::UNet::<Cpu>::new(
         &cfg.model,
@@ -513,7 +530,7 @@ fn diagnose_matches_closed_forms_for_a_zero_noise_predictor() {
 #[test]
 fn cosine_lr_schedule_warms_up_then_decays_to_lr_min() {
     use empirical::config::LrSchedule;
-    let mut tc = tiny("A").train;
+    let mut tc = tiny(Task::A).train;
     tc.lr = 1e-3;
     // the paper's constant schedule ignores step and horizon
     assert_eq!(tc.lr_schedule, LrSchedule::Constant);
@@ -536,7 +553,7 @@ fn cosine_lr_schedule_warms_up_then_decays_to_lr_min() {
     let lrs: Vec<f64> = (10..=110).map(|k| tc.lr_at(k, total)).collect();
     assert!(lrs.windows(2).all(|w| w[1] < w[0]), "{lrs:?}");
     // lr_min above lr is rejected, naming the key
-    let mut cfg = tiny("A");
+    let mut cfg = tiny(Task::A);
     cfg.train.lr_min = 2.0 * cfg.train.lr;
     let err = cfg.validate().unwrap_err().to_string();
     assert!(err.contains("train.lr_min"), "{err}");
@@ -547,7 +564,7 @@ fn configs_written_before_the_lr_schedule_keys_still_load() {
     // checkpoints shipped earlier carry a config without train.lr_schedule / warmup_steps /
     // lr_min / init_from / loss_weighting / min_snr_gamma: they must read as the paper's
     // constant schedule, uniform weighting and no warm start
-    let cfg = RunConfig::preset("cpu", "A").unwrap();
+    let cfg = RunConfig::preset(Preset::Cpu, Task::A).unwrap();
     let mut table: toml::Table = toml::from_str(&cfg.to_toml()).unwrap();
     let train = table.get_mut("train").unwrap().as_table_mut().unwrap();
     for k in [
@@ -573,7 +590,7 @@ fn configs_written_before_the_lr_schedule_keys_still_load() {
 
 #[test]
 fn cosine_min_snr_run_killed_and_resumed_equals_uninterrupted() {
-    let mut cfg = tiny("A");
+    let mut cfg = tiny(Task::A);
     cfg.data.n_train = 16;
     cfg.train.epochs = 100;
     cfg.train.max_steps = 9;
@@ -598,7 +615,7 @@ fn cosine_min_snr_run_killed_and_resumed_equals_uninterrupted() {
 
 #[test]
 fn warm_start_copies_weights_and_refuses_another_model() {
-    let mut cfg = tiny("A");
+    let mut cfg = tiny(Task::A);
     cfg.data.n_train = 16;
     cfg.train.max_steps = 3;
     let (data, n) = task_a_data(&cfg);
@@ -628,7 +645,7 @@ fn warm_start_copies_weights_and_refuses_another_model() {
         let (w, _) = params::collect(&t.model.valid());
         assert_eq!(&params::to_host(&w), ck.group(group).unwrap());
         assert_eq!(&params::to_host(&t.ema), ck.group(group).unwrap());
-        assert_eq!(t.step, 0);
+        assert_eq!(t.step(), 0);
     }
     // through the pipeline: `train.init_from` seeds a fresh run, and training goes on from it
     other.train.init_from = shipped_path.display().to_string();
@@ -643,7 +660,7 @@ fn warm_start_copies_weights_and_refuses_another_model() {
         &Default::default(),
     )
     .unwrap();
-    assert_eq!(t.step, 3);
+    assert_eq!(t.step(), 3);
     // another model config is refused with the file named
     let mut wide = cfg.clone();
     wide.model.base_channels *= 2;
@@ -661,7 +678,7 @@ fn warm_start_copies_weights_and_refuses_another_model() {
 #[test]
 fn min_snr_weights_follow_the_closed_form_and_uniform_weighting_is_the_plain_loss() {
     use empirical::config::LossWeighting;
-    let cfg = RunConfig::preset("cpu", "A").unwrap();
+    let cfg = RunConfig::preset(Preset::Cpu, Task::A).unwrap();
     let sched = Schedule::from_config(&cfg.diffusion);
     let t: Vec<usize> = vec![0, 50, 100, 150, 300, 999];
     let w = diffusion::loss_weights(&sched, &t, LossWeighting::MinSnr, 5.0);
@@ -681,7 +698,7 @@ fn min_snr_weights_follow_the_closed_form_and_uniform_weighting_is_the_plain_los
     );
     // the weighted loss with unit weights is the plain loss; with weights it is the weighted mean
     // of the per-sample MSEs
-    let tc = tiny("A");
+    let tc = tiny(Task::A);
     let s = Schedule::from_config(&tc.diffusion);
     let dev = Default::default();
     let model = empirical::model::UNet::<Cpu>::new(

@@ -2,14 +2,19 @@
 //! `conv2d` under `Autodiff<Flex>`: values and gradients with respect to x, the weight and the
 //! bias, on random shapes; and one training step of the tiny U-Net with fusion on and off.
 use burn::module::AutodiffModule;
-use burn::tensor::{Distribution, Tensor, TensorData};
-use empirical::backend::{Cpu, CpuAutodiff};
+use burn::tensor::{Tensor, TensorData};
+use empirical::backend::CpuAutodiff;
+use empirical::config::Preset;
 use empirical::config::RunConfig;
 use empirical::ops::conv::{conv2d_bias, Conv2dSpec};
 use empirical::ops::switch::with_fused;
 use empirical::params;
 use empirical::train::Trainer;
+use empirical_rules::Task;
 use proptest::prelude::*;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
 
 type B = CpuAutodiff;
 
@@ -59,13 +64,13 @@ fn run(
 }
 
 fn random(shape: &[usize], seed: u64) -> TensorData {
-    <Cpu as burn::tensor::backend::Backend>::seed(&Default::default(), seed);
-    let t = Tensor::<Cpu, 1>::random(
-        [shape.iter().product::<usize>()],
-        Distribution::Normal(0.2, 1.3),
-        &Default::default(),
-    );
-    TensorData::new(t.into_data().to_vec::<f32>().unwrap(), shape.to_vec())
+    // drawn on the host from the test's own stream: the backend's RNG is one per process, and
+    // the tests of this file run in parallel
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let normal = Normal::new(0.2f32, 1.3).unwrap();
+    let n = shape.iter().product::<usize>();
+    let v: Vec<f32> = (0..n).map(|_| normal.sample(&mut rng)).collect();
+    TensorData::new(v, shape.to_vec())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -174,7 +179,7 @@ proptest! {
 /// One training step of the tiny U-Net from the same state and batch: `(loss, parameters)`.
 fn one_step(fused: bool) -> (f32, Vec<Vec<f32>>) {
     with_fused(fused, || {
-        let cfg = RunConfig::preset("tiny", "A").unwrap();
+        let cfg = RunConfig::preset(Preset::Tiny, Task::A).unwrap();
         let dev = Default::default();
         let mut t = Trainer::<CpuAutodiff>::new(&cfg, &dev);
         let s = cfg.image_size;
@@ -192,7 +197,7 @@ fn one_step(fused: bool) -> (f32, Vec<Vec<f32>>) {
 
 #[test]
 fn training_step_is_the_same_with_fusion_on_and_off() {
-    let cfg = RunConfig::preset("tiny", "A").unwrap();
+    let cfg = RunConfig::preset(Preset::Tiny, Task::A).unwrap();
     let lr = cfg.train.lr as f32;
     let (loss_on, w_on) = one_step(true);
     let (loss_off, w_off) = one_step(false);

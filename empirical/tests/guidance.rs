@@ -2,6 +2,8 @@
 //! scale 0 is the unguided sampler bit for bit, the guidance gradient matches finite differences
 //! of an independent f64 implementation, the guided steps shift by exactly the algorithms'
 //! amounts, guidance moves samples toward class 1 on a toy classifier, and bad flags are rejected.
+use empirical::config::Preset;
+use empirical_rules::Task;
 use std::cell::Cell;
 
 use burn::module::Param;
@@ -11,14 +13,15 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use empirical::backend::{Cpu, CpuAutodiff};
+use empirical::cli::GuidanceArgs;
 use empirical::config::{RunConfig, SampleMethod};
 use empirical::diffusion::normal_tensor;
 use empirical::guidance::{
-    class_probs, ddim_step_guided, ddpm_step_guided, grad_log_prob, sample_guided,
-    sample_images_guided, GuidanceArgs, GuidanceOptions, GuidanceSchedule, NoisyClassifier,
+    class_probs, grad_log_prob, sample_guided, sample_images_guided, ClassifierGuidance,
+    GuidanceOptions, GuidanceSchedule, NoisyClassifier,
 };
 use empirical::model::UNet;
-use empirical::sampler::{self, SamplerOptions};
+use empirical::sampler::{self, SamplerOptions, StepPos, Unguided};
 use empirical::schedule::Schedule;
 use empirical::{pipeline, Error};
 
@@ -29,7 +32,7 @@ fn dev() -> burn::tensor::Device<Cpu> {
 }
 
 fn tiny_model() -> (RunConfig, UNet<Cpu>) {
-    let cfg = RunConfig::preset("tiny", "A").unwrap();
+    let cfg = RunConfig::preset(Preset::Tiny, Task::A).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let model = UNet::<Cpu>::new(&cfg.model, cfg.image_size, &mut rng, &dev());
     (cfg, model)
@@ -222,6 +225,40 @@ fn scale_zero_pair(opts: &SamplerOptions, schedule: GuidanceSchedule) -> (Vec<u3
     (bits(a), bits(b))
 }
 
+/// One sampler step at index `t` (to `t_prev`): unguided, or guided by `clf` toward class 1
+/// with the constant weight `w`.
+#[allow(clippy::too_many_arguments)]
+fn one_step<C: NoisyClassifier<BA>>(
+    model: &UNet<Cpu>,
+    clf: Option<&C>,
+    sched: &Schedule,
+    opts: &SamplerOptions,
+    x: Tensor<Cpu, 4>,
+    t: usize,
+    t_prev: Option<usize>,
+    w: f64,
+    rng: &mut ChaCha8Rng,
+) -> Tensor<Cpu, 4> {
+    let pos = StepPos {
+        k: 0,
+        n_steps: 1,
+        t,
+        t_prev,
+    };
+    match clf {
+        None => sampler::p_sample(model, sched, opts, x, pos, &mut Unguided, rng),
+        Some(c) => {
+            let g = GuidanceOptions {
+                scale: w,
+                schedule: GuidanceSchedule::Constant,
+                class: 1,
+            };
+            let mut hook = ClassifierGuidance::<BA, C>::new(c, g);
+            sampler::p_sample(model, sched, opts, x, pos, &mut hook, rng)
+        }
+    }
+}
+
 #[test]
 fn scale_zero_reproduces_unguided_ddpm_bit_for_bit() {
     for schedule in [
@@ -332,36 +369,18 @@ fn guided_steps_mirror_unguided_formulas() {
     let x = normal_tensor::<Cpu>(&mut rng, [2, 3, s, s], &dev());
     let run = |guided: bool, opts: &SamplerOptions, t: usize, t_prev: Option<usize>| {
         let mut rng = ChaCha8Rng::seed_from_u64(8);
-        let out = match (opts.method, guided) {
-            (SampleMethod::Ddpm, false) => {
-                sampler::ddpm_step(&model, &sched, x.clone(), t, &mut rng)
-            }
-            (SampleMethod::Ddpm, true) => ddpm_step_guided::<Cpu, BA, _>(
-                &model,
-                &FlatClassifier,
-                &sched,
-                x.clone(),
-                t,
-                5.0,
-                1,
-                &mut rng,
-            ),
-            (SampleMethod::Ddim, false) => {
-                sampler::ddim_step(&model, &sched, x.clone(), t, t_prev, opts, &mut rng)
-            }
-            (SampleMethod::Ddim, true) => ddim_step_guided::<Cpu, BA, _>(
-                &model,
-                &FlatClassifier,
-                &sched,
-                x.clone(),
-                t,
-                t_prev,
-                opts,
-                5.0,
-                1,
-                &mut rng,
-            ),
-        };
+        let clf = guided.then_some(&FlatClassifier);
+        let out = one_step(
+            &model,
+            clf,
+            &sched,
+            opts,
+            x.clone(),
+            t,
+            t_prev,
+            5.0,
+            &mut rng,
+        );
         // the next draw shows whether both consumed the same amount of the stream
         (host(out), rng.random::<u64>())
     };
@@ -391,15 +410,28 @@ fn guided_steps_shift_by_the_algorithms_amounts() {
     // DDPM at t = 0 (no noise): x_guided - x = w beta_0 g (Algorithm 1, Sigma = beta)
     let g0 = host(grad_log_prob::<BA, _>(&clf, x.clone(), 0, 1));
     let mut r = ChaCha8Rng::seed_from_u64(1);
-    let a = host(sampler::ddpm_step(&model, &sched, x.clone(), 0, &mut r));
-    let b = host(ddpm_step_guided::<Cpu, BA, _>(
+    let ddpm = ddpm_opts();
+    let none = None::<&MeanClassifier>;
+    let a = host(one_step(
         &model,
-        &clf,
+        none,
         &sched,
+        &ddpm,
         x.clone(),
         0,
+        None,
         w,
-        1,
+        &mut r,
+    ));
+    let b = host(one_step(
+        &model,
+        Some(&clf),
+        &sched,
+        &ddpm,
+        x.clone(),
+        0,
+        None,
+        w,
         &mut r,
     ));
     let scale_g = g0.iter().fold(0.0f32, |m, v| m.max(v.abs()));
@@ -413,25 +445,26 @@ fn guided_steps_shift_by_the_algorithms_amounts() {
     let t = 6;
     let g6 = host(grad_log_prob::<BA, _>(&clf, x.clone(), t, 1));
     let opts = ddim_opts(5, 0.0, false);
-    let a = host(sampler::ddim_step(
+    let a = host(one_step(
         &model,
+        none,
         &sched,
+        &opts,
         x.clone(),
         t,
         None,
-        &opts,
+        w,
         &mut r,
     ));
-    let b = host(ddim_step_guided::<Cpu, BA, _>(
+    let b = host(one_step(
         &model,
-        &clf,
+        Some(&clf),
         &sched,
+        &opts,
         x.clone(),
         t,
         None,
-        &opts,
         w,
-        1,
         &mut r,
     ));
     let ab = sched.alpha_bar[t];

@@ -4,20 +4,21 @@ use empirical::backend::CpuAutodiff;
 use empirical::guidance::{GuidanceOptions, GuidanceSchedule};
 use empirical::mitigation::{run_mitigation, MitigationOptions};
 use empirical::pipeline::shipped_checkpoint_dir;
+use empirical_rules::Task;
 use std::path::Path;
 
 fn options(root: &Path, overlay: &Path, scale: f64) -> MitigationOptions {
     MitigationOptions {
-        task: "A".into(),
+        task: Task::A,
         seed: 3,
         root: root.to_path_buf(),
         ddpm_checkpoint: shipped_checkpoint_dir().join("A.ckpt"),
         n: 6,
         batch: 3,
-        classifier_preset: "cpu".into(),
+        classifier_preset: empirical::config::Preset::Cpu,
         classifier_config: Some(overlay.to_path_buf()),
-        guidance_arch: "mlp".into(),
-        filter_arch: "mlp".into(),
+        guidance_arch: empirical::classifier::config::Arch::Mlp,
+        filter_arch: empirical::classifier::config::Arch::Mlp,
         guidance_classifier: None,
         filter_classifier: None,
         guidance: GuidanceOptions {
@@ -91,7 +92,7 @@ fn study_rejects_a_checkpoint_of_another_task() {
     let overlay = tmp.path().join("clf.toml");
     std::fs::write(&overlay, "n_per_class = 8\nmax_steps = 3\n").unwrap();
     let mut o = options(&tmp.path().join("B-s0"), &overlay, 1.0);
-    o.task = "B".into();
+    o.task = Task::B;
     let e = run_mitigation::<CpuAutodiff>(&o, &Default::default()).unwrap_err();
     assert!(e.to_string().contains("is for task A"), "{e}");
 }

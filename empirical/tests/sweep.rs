@@ -1,6 +1,7 @@
 //! `empirical sweep`: specs rejected before any work with the key named, plans with stable ids,
 //! a local sweep that skips finished points and resumes interrupted ones to the same numbers,
 //! and (where a Slurm cluster answers) a job array whose table equals the local run's.
+use empirical_rules::Task;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -118,14 +119,8 @@ fn plan_is_the_product_with_ids_from_the_config_alone() {
     let dir = tempfile::tempdir().unwrap();
     let spec = SweepSpec::from_file(&write_spec(dir.path(), TINY_SPEC)).unwrap();
     let points = plan(&spec).unwrap();
-    let got: Vec<(String, u64)> = points
-        .iter()
-        .map(|p| (p.cfg.task.clone(), p.cfg.seed))
-        .collect();
-    let want: Vec<(String, u64)> = [("A", 0), ("A", 1), ("B", 0), ("B", 1)]
-        .iter()
-        .map(|(t, s)| (t.to_string(), *s))
-        .collect();
+    let got: Vec<(Task, u64)> = points.iter().map(|p| (p.cfg.task, p.cfg.seed)).collect();
+    let want = vec![(Task::A, 0), (Task::A, 1), (Task::B, 0), (Task::B, 1)];
     assert_eq!(got, want, "the last axis varies fastest");
     assert!(points.iter().all(|p| p.cfg.train.max_steps == 6));
     // the same configs listed in another order get the same ids

@@ -1,4 +1,4 @@
-//! The U-Net's 2x bilinear upsampling as matrix products (`empirical::ops::upsample`, used where
+//! The U-Net's 2x bilinear upsampling from gathers and lerps (`empirical::ops::upsample`, used where
 //! burn's bilinear `interpolate` has no backward) against burn-flex's own bilinear kernel:
 //! values and gradients, on the sizes the U-Nets use and on odd ones.
 use burn::tensor::module::interpolate;
@@ -69,20 +69,20 @@ fn interpolation_matrix_rows_are_convex_weights_with_aligned_corners() {
 }
 
 #[test]
-fn matmul_upsampling_equals_burn_flex_bilinear() {
+fn gather_upsampling_equals_burn_flex_bilinear() {
     let dev = Default::default();
     for (k, shape) in SHAPES.into_iter().enumerate() {
         let x = Tensor::<Cpu, 4>::from_data(data(shape, k as u64), &dev);
         let a = host(upsample2x_composite(x.clone()));
         let b = host(native(x));
-        // |x| < 2 and two rounded products per pass: a few ulps of 2
+        // |x| < 2 and two rounded products and a sum per pass: a few ulps of 2
         let d = max_abs_diff(&a, &b);
         assert!(d <= 1e-6, "{shape:?}: max |composite - flex| = {d}");
     }
 }
 
 #[test]
-fn matmul_upsampling_gradient_equals_burn_flex_bilinear_backward() {
+fn gather_upsampling_gradient_equals_burn_flex_bilinear_backward() {
     let dev = Default::default();
     for (k, shape) in SHAPES.into_iter().enumerate() {
         let [n, c, h, w] = shape;

@@ -1,18 +1,68 @@
 //! Classifier configuration (Sec. 5, App. G): presets `paper`, `cpu`, `tiny`, overlaid by a TOML
 //! file whose unknown keys are rejected with the key named.
+use empirical_rules::Task;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+use crate::config::{parse_task, Preset};
 use crate::error::{Error, Result};
+
+/// Classifier architecture (App. G): an MLP on flattened pixels, a ResNet-8, or the U-Net
+/// encoder of the authors' guided-diffusion classifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase", try_from = "String")]
+pub enum Arch {
+    Mlp,
+    Resnet8,
+    Unet,
+}
+
+impl Arch {
+    pub const ALL: [Arch; 3] = [Arch::Mlp, Arch::Resnet8, Arch::Unet];
+
+    /// Lower-case name, as in configs and folder names (`mlp`, `resnet8`, `unet`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Mlp => "mlp",
+            Arch::Resnet8 => "resnet8",
+            Arch::Unet => "unet",
+        }
+    }
+}
+
+impl std::fmt::Display for Arch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Arch {
+    type Err = Error;
+    /// Case-insensitive (`UNet` is `unet`); an unknown name is a config error on `arch`.
+    fn from_str(s: &str) -> Result<Self> {
+        Arch::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                Error::config("arch", format!("unknown arch `{s}` (mlp, resnet8 or unet)"))
+            })
+    }
+}
+
+impl TryFrom<String> for Arch {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
 
 /// One classifier run: data, architecture, loss (Eq. 3, Eq. 9) and optimiser.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClassifierConfig {
-    /// Task "A".."D".
-    pub task: String,
-    /// `mlp` | `resnet8` | `unet`.
-    pub arch: String,
+    /// Task (App. C).
+    pub task: Task,
+    pub arch: Arch,
     /// true: f(x_t, t) for guidance (inputs noised at uniform t, time embedding); false: clean.
     pub noisy: bool,
     pub image_size: u32,
@@ -46,33 +96,23 @@ pub struct ClassifierConfig {
     pub log_every: u64,
 }
 
-const ARCHS: [&str; 3] = ["mlp", "resnet8", "unet"];
-
 impl ClassifierConfig {
-    /// Preset `paper` | `cpu` | `tiny` for `task`, `arch`, `noisy`.
-    pub fn preset(preset: &str, task: &str, arch: &str, noisy: bool) -> Result<Self> {
-        let arch_l = arch.to_ascii_lowercase();
-        if !ARCHS.contains(&arch_l.as_str()) {
-            return Err(Error::config(
-                "arch",
-                format!("unknown arch `{arch}` (mlp, resnet8 or unet)"),
-            ));
-        }
-        let widths = |p: &str| -> Vec<usize> {
-            match (p, arch_l.as_str()) {
-                ("paper", "mlp") => vec![512, 128],
-                ("paper", "resnet8") => vec![32, 64, 128],
-                ("paper", _) => vec![64, 128, 256],
-                ("cpu", "mlp") => vec![512, 128],
-                ("cpu", "resnet8") => vec![8, 16, 32],
-                ("cpu", _) => vec![8, 16, 32],
-                (_, "mlp") => vec![32, 16],
-                (_, _) => vec![4, 8, 8],
+    /// The classifier preset for `task`, `arch`, `noisy`.
+    pub fn preset(preset: Preset, task: Task, arch: Arch, noisy: bool) -> Result<Self> {
+        let widths = |p: Preset| -> Vec<usize> {
+            match (p, arch) {
+                (Preset::Paper, Arch::Mlp) => vec![512, 128],
+                (Preset::Paper, Arch::Resnet8) => vec![32, 64, 128],
+                (Preset::Paper, Arch::Unet) => vec![64, 128, 256],
+                (Preset::Cpu, Arch::Mlp) => vec![512, 128],
+                (Preset::Cpu, _) => vec![8, 16, 32],
+                (Preset::Tiny, Arch::Mlp) => vec![32, 16],
+                (Preset::Tiny, _) => vec![4, 8, 8],
             }
         };
         let base = ClassifierConfig {
-            task: normalise_task(task)?,
-            arch: arch_l.clone(),
+            task,
+            arch,
             noisy,
             image_size: 32,
             n_per_class: 2000,
@@ -85,7 +125,7 @@ impl ClassifierConfig {
             batch_size: 64,
             epochs: 100,
             max_steps: if noisy { 20_000 } else { 0 },
-            widths: widths("paper"),
+            widths: widths(Preset::Paper),
             time_emb_dim: 64,
             attention: false,
             timesteps: 1000,
@@ -96,38 +136,32 @@ impl ClassifierConfig {
             log_every: 50,
         };
         let cfg = match preset {
-            "paper" => base,
-            "cpu" => ClassifierConfig {
+            Preset::Paper => base,
+            Preset::Cpu => ClassifierConfig {
                 n_per_class: 500,
                 batch_size: 64,
                 epochs: if noisy { 1000 } else { 15 },
                 max_steps: if noisy { 600 } else { 0 },
-                widths: widths("cpu"),
+                widths: widths(Preset::Cpu),
                 time_emb_dim: 32,
                 lr: 1e-3,
                 checkpoint_every: 200,
                 log_every: 20,
                 ..base
             },
-            "tiny" => ClassifierConfig {
+            Preset::Tiny => ClassifierConfig {
                 image_size: 16,
                 n_per_class: 20,
                 batch_size: 16,
                 epochs: 1000,
                 max_steps: 30,
-                widths: widths("tiny"),
+                widths: widths(Preset::Tiny),
                 time_emb_dim: 8,
                 lr: 3e-3,
                 checkpoint_every: 10,
                 log_every: 5,
                 ..base
             },
-            other => {
-                return Err(Error::config(
-                    "preset",
-                    format!("unknown preset `{other}` (paper, cpu or tiny)"),
-                ))
-            }
         };
         cfg.validate()?;
         Ok(cfg)
@@ -136,9 +170,9 @@ impl ClassifierConfig {
     /// `preset` overlaid with the TOML text `overlay`; unknown keys and bad values are rejected
     /// naming the key.
     pub fn from_overlay(
-        preset: &str,
-        task: &str,
-        arch: &str,
+        preset: Preset,
+        task: Task,
+        arch: Arch,
         noisy: bool,
         overlay: &str,
         source_name: &str,
@@ -147,11 +181,11 @@ impl ClassifierConfig {
             source_name: source_name.into(),
             message: e.to_string(),
         })?;
-        let s = |k: &str, d: &str| -> Result<String> {
+        let s = |k: &str| -> Result<Option<&str>> {
             match ov.get(k) {
-                Some(toml::Value::String(s)) => Ok(s.clone()),
+                Some(toml::Value::String(s)) => Ok(Some(s.as_str())),
                 Some(_) => Err(Error::config(k, "must be a string")),
-                None => Ok(d.to_string()),
+                None => Ok(None),
             }
         };
         let noisy = match ov.get("noisy") {
@@ -160,9 +194,9 @@ impl ClassifierConfig {
             None => noisy,
         };
         let base = Self::preset(
-            &s("preset", preset)?,
-            &s("task", task)?,
-            &s("arch", arch)?,
+            s("preset")?.map_or(Ok(preset), str::parse)?,
+            s("task")?.map_or(Ok(task), parse_task)?,
+            s("arch")?.map_or(Ok(arch), str::parse)?,
             noisy,
         )?;
         let mut merged = toml::Table::try_from(&base).map_err(|e| Error::Other(e.to_string()))?;
@@ -178,24 +212,22 @@ impl ClassifierConfig {
             }
             merged.insert(k, v);
         }
-        let mut cfg: ClassifierConfig =
+        let cfg: ClassifierConfig =
             toml::Value::Table(merged)
                 .try_into()
                 .map_err(|e: toml::de::Error| Error::ConfigParse {
                     source_name: source_name.into(),
                     message: e.to_string(),
                 })?;
-        cfg.task = normalise_task(&cfg.task)?;
-        cfg.arch = cfg.arch.to_ascii_lowercase();
         cfg.validate()?;
         Ok(cfg)
     }
 
     /// Read a config file (overlay, see [`ClassifierConfig::from_overlay`]).
     pub fn from_file(
-        preset: &str,
-        task: &str,
-        arch: &str,
+        preset: Preset,
+        task: Task,
+        arch: Arch,
         noisy: bool,
         path: &Path,
     ) -> Result<Self> {
@@ -227,13 +259,6 @@ impl ClassifierConfig {
 
     /// Range checks, naming the key.
     pub fn validate(&self) -> Result<()> {
-        normalise_task(&self.task)?;
-        if !ARCHS.contains(&self.arch.as_str()) {
-            return Err(Error::config(
-                "arch",
-                format!("unknown arch `{}`", self.arch),
-            ));
-        }
         let pos = |k: &str, v: f64| {
             if v.is_finite() && v > 0.0 {
                 Ok(())
@@ -270,14 +295,14 @@ impl ClassifierConfig {
                 "must be >= 8 and a multiple of 4",
             ));
         }
-        let need = if self.arch == "mlp" { 2 } else { 3 };
+        let need = if self.arch == Arch::Mlp { 2 } else { 3 };
         if self.widths.len() != need || self.widths.contains(&0) {
             return Err(Error::config(
                 "widths",
                 format!("arch {} needs {need} positive widths", self.arch),
             ));
         }
-        if self.arch != "mlp" && self.widths.iter().any(|w| w % 4 != 0) {
+        if self.arch != Arch::Mlp && self.widths.iter().any(|w| w % 4 != 0) {
             return Err(Error::config(
                 "widths",
                 "conv widths must be multiples of 4 (GroupNorm groups)",
@@ -293,17 +318,5 @@ impl ClassifierConfig {
             ));
         }
         Ok(())
-    }
-}
-
-fn normalise_task(t: &str) -> Result<String> {
-    let u = t.trim().to_ascii_uppercase();
-    if ["A", "B", "C", "D"].contains(&u.as_str()) {
-        Ok(u)
-    } else {
-        Err(Error::config(
-            "task",
-            format!("unknown task `{t}` (A, B, C or D)"),
-        ))
     }
 }

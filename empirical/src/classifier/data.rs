@@ -1,7 +1,7 @@
 //! The contrastive set of Sec. 5 / App. G.1: `empirical_rules::generate` with
 //! `Kind::Contrastive { delta }`, class = index mod 3 (class 1 keeps the fine rule, 0 and 2 break
 //! it by factors 1 -+ delta), a seeded 80:20 split, NCHW f32 in [-1, 1].
-use empirical_rules::{generate, to_chw_f32, GenConfig, Kind, Task};
+use empirical_rules::{generate, to_chw_f32, GenConfig, Kind};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -29,10 +29,7 @@ impl Split {
 
 /// (train, test) of `cfg`: 3 * n_per_class images, test = round(test_fraction * n) of a seeded shuffle.
 pub fn contrastive_split(cfg: &ClassifierConfig) -> Result<(Split, Split)> {
-    let task: Task = cfg
-        .task
-        .parse()
-        .map_err(|e: empirical_rules::Error| Error::Rules(e.to_string()))?;
+    let task = cfg.task;
     let n = 3 * cfg.n_per_class;
     let ds = generate(&GenConfig {
         task,

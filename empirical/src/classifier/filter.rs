@@ -3,10 +3,12 @@
 use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
+use empirical_rules::Task;
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+use super::config::Arch;
 use super::nets::Classifier;
 use super::train::{checkpoint_path, load_classifier};
 use crate::error::{Error, Result};
@@ -68,13 +70,13 @@ pub fn filter_class1<B: Backend>(
 /// `filter.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FilterReport {
-    pub task: String,
+    pub task: Task,
     pub n_in: usize,
     pub n_kept: usize,
     /// Predicted class counts [0, 1, 2].
     pub class_counts: [usize; 3],
     pub classifier: PathBuf,
-    pub classifier_arch: String,
+    pub classifier_arch: Arch,
     /// Test accuracy from the classifier run's eval.json, when found.
     pub classifier_test_accuracy: Option<f64>,
 }
@@ -86,7 +88,7 @@ pub fn run_filter(
     classifier_path: &Path,
     samples_path: &Path,
     out_dir: &Path,
-    task: &str,
+    task: Task,
 ) -> Result<FilterReport> {
     run_filter_batch(classifier_path, samples_path, out_dir, task, 256)
 }
@@ -96,14 +98,14 @@ pub fn run_filter_batch(
     classifier_path: &Path,
     samples_path: &Path,
     out_dir: &Path,
-    task: &str,
+    task: Task,
     batch: usize,
 ) -> Result<FilterReport> {
     type B = crate::backend::Cpu;
     let device = Default::default();
     let ck = checkpoint_path(classifier_path)?;
     let (cfg, clf) = load_classifier::<B>(&ck, &device)?;
-    let run_cfg = crate::config::RunConfig::preset("cpu", task)?;
+    let run_cfg = crate::config::RunConfig::preset(crate::config::Preset::Cpu, task)?;
     if cfg.task != run_cfg.task {
         return Err(Error::config(
             "task",
@@ -170,7 +172,7 @@ pub fn run_filter_batch(
         n_kept: kept.len(),
         class_counts: counts,
         classifier: ck.clone(),
-        classifier_arch: cfg.arch.clone(),
+        classifier_arch: cfg.arch,
         classifier_test_accuracy: acc,
     };
     let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Other(e.to_string()))?;

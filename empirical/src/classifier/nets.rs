@@ -13,7 +13,7 @@ use burn::tensor::module::max_pool2d;
 use burn::tensor::Tensor;
 use rand_chacha::ChaCha8Rng;
 
-use super::config::ClassifierConfig;
+use super::config::{Arch, ClassifierConfig};
 use crate::config::Norm;
 use crate::model::{time_embedding, Conv, GroupNorm, Lin, SelfAttention};
 
@@ -138,13 +138,13 @@ impl<B: Backend> Classifier<B> {
             noisy: cfg.noisy,
             time_emb_dim: td,
         };
-        match cfg.arch.as_str() {
-            "mlp" => {
+        match cfg.arch {
+            Arch::Mlp => {
                 c.fc1 = Some(Lin::new(d_in, w[0], rng, device));
                 c.fc_temb = temb.map(|d| Lin::new(d, w[0], rng, device));
                 c.fc2 = Some(Lin::new(w[0], w[1], rng, device));
             }
-            "resnet8" => {
+            Arch::Resnet8 => {
                 c.stem = Some(Conv::new(3, w[0], 3, rng, device));
                 c.stem_norm = Some(GroupNorm::new(Norm::Group, GROUPS, w[0], device));
                 let mut cin = w[0];
@@ -153,7 +153,7 @@ impl<B: Backend> Classifier<B> {
                     cin = co;
                 }
             }
-            _ => {
+            Arch::Unet => {
                 let mut cin = 3;
                 for &co in w {
                     c.blocks.push(Block::new(cin, co, false, temb, rng, device));

@@ -6,6 +6,7 @@
 use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor};
+use empirical_rules::Task;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -13,14 +14,15 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::config::ClassifierConfig;
+use super::config::{Arch, ClassifierConfig};
 use super::data::{contrastive_split, Split};
 use super::loss::total_loss;
 use super::nets::{Classifier, NUM_CLASSES};
-use crate::checkpoint::{Checkpoint, Header, RngState};
+use crate::checkpoint::Checkpoint;
 use crate::diffusion::{normal_tensor, q_sample, uniform_steps};
 use crate::error::{Error, Result};
-use crate::params::{self, AdamState, AdamW};
+use crate::optim::{self, CheckpointMeta, OptimState};
+use crate::params::{self, AdamW};
 use crate::rundir::write_atomic;
 use crate::schedule::Schedule;
 use crate::train::{batch_indices, gather, init_rng, step_rng, steps_per_epoch};
@@ -38,8 +40,8 @@ pub struct LevelAccuracy {
 /// `eval.json` of a classifier run.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ClassifierReport {
-    pub task: String,
-    pub arch: String,
+    pub task: Task,
+    pub arch: Arch,
     pub noisy: bool,
     pub steps: u64,
     pub n_train: usize,
@@ -91,14 +93,14 @@ fn inputs<B: Backend>(
     (q_sample(sched, x0, &t, eps), t)
 }
 
-/// Training state: model, AdamW moments, step.
+/// How a classifier run's random streams come from its seed (recorded in its checkpoints).
+const RNG_SCHEME: &str = "chacha8: init seed_from_u64(seed); step k t/eps: step_rng(seed, k); epoch e order: epoch_order(seed, e)";
+
+/// Training state: model and optimiser state (AdamW moments, step).
 pub struct ClassifierTrainer<B: AutodiffBackend> {
     pub cfg: ClassifierConfig,
     pub model: Classifier<B>,
-    pub adam: AdamState<B::InnerBackend>,
-    pub step: u64,
-    pub shapes: Vec<Vec<usize>>,
-    pub train_seconds: f64,
+    pub optim: OptimState<B::InnerBackend>,
     sched: Schedule,
     device: B::Device,
 }
@@ -118,11 +120,8 @@ impl<B: AutodiffBackend> ClassifierTrainer<B> {
         let shapes = params::shapes(&model);
         ClassifierTrainer {
             cfg: cfg.clone(),
-            adam: AdamState::zeros(&shapes, device),
+            optim: OptimState::new(shapes, device),
             model,
-            step: 0,
-            shapes,
-            train_seconds: 0.0,
             sched: schedule(cfg),
             device: device.clone(),
         }
@@ -133,66 +132,37 @@ impl<B: AutodiffBackend> ClassifierTrainer<B> {
         let cfg =
             ClassifierConfig::from_resolved_toml(&ck.header.config, &path.display().to_string())?;
         let mut tr = Self::new(&cfg, device);
-        ck.check_shapes(&tr.shapes, path)?;
-        let get = |g: &str| ck.require_group(g, path);
-        let w = params::from_host::<B>(get("params")?, device);
-        tr.model = params::set(tr.model, w);
-        tr.adam.m = params::from_host::<B::InnerBackend>(get("adam_m")?, device);
-        tr.adam.v = params::from_host::<B::InnerBackend>(get("adam_v")?, device);
-        tr.step = ck.header.step;
-        tr.train_seconds = ck.header.train_seconds;
+        let weights = tr.optim.restore(ck, path, device)?;
+        tr.model = optim::set_weights(tr.model, weights, device).0;
         Ok(tr)
     }
 
     /// Full state (params, adam_m, adam_v) with this config's TOML.
     pub fn checkpoint(&self) -> Result<Checkpoint> {
         let (w, _) = params::collect(&self.model.valid());
-        Ok(Checkpoint {
-            header: Header {
-                format: 1,
-                step: self.step,
-                config: self.cfg.to_toml()?,
-                rng: RngState {
-                    seed: self.cfg.seed,
-                    scheme: "chacha8: init seed_from_u64(seed); step k t/eps: step_rng(seed, k); epoch e order: epoch_order(seed, e)".into(),
-                    next_step: self.step,
-                },
-                shapes: self.shapes.clone(),
-                groups: vec!["params".into(), "adam_m".into(), "adam_v".into()],
-                checksum: 0,
-                train_seconds: self.train_seconds,
-            },
-            data: vec![
-                params::to_host(&w),
-                params::to_host(&self.adam.m),
-                params::to_host(&self.adam.v),
-            ],
-        })
+        let meta = CheckpointMeta {
+            config: self.cfg.to_toml()?,
+            seed: self.cfg.seed,
+            rng_scheme: RNG_SCHEME,
+        };
+        Ok(self.optim.checkpoint(meta, &w, &[]))
     }
 
     /// One AdamW step on the training split; a non-finite loss returns `NonFiniteLoss`
     /// naming the step and leaves the state untouched.
     pub fn train_step(&mut self, train: &Split) -> Result<StepLoss> {
-        let idx = batch_indices(self.cfg.seed, self.step, train.len(), self.cfg.batch_size);
+        let step = self.optim.step;
+        let idx = batch_indices(self.cfg.seed, step, train.len(), self.cfg.batch_size);
         let x0 = gather::<B>(&train.x, &idx, train.chw, &self.device);
         let labels: Vec<usize> = idx.iter().map(|&i| train.labels[i]).collect();
-        let mut rng = step_rng(self.cfg.seed, self.step);
+        let mut rng = step_rng(self.cfg.seed, step);
         let (x, t) = inputs(&self.cfg, &self.sched, x0, None, &mut rng);
         let (z, logits) = self.model.forward_features(x, &t);
         let (loss, ce, nt) = total_loss(z, logits, &labels, self.cfg.lambda, self.cfg.tau);
-        let sl = StepLoss {
-            total: loss.clone().into_scalar().elem::<f32>(),
-            ce: ce.into_scalar().elem::<f32>(),
-            ntxent: nt.into_scalar().elem::<f32>(),
-        };
-        if !sl.total.is_finite() {
-            return Err(Error::NonFiniteLoss {
-                step: self.step + 1,
-                value: sl.total,
-                last_good: String::new(),
-            });
-        }
-        let grads = loss.backward();
+        let (ce, ntxent) = (
+            ce.into_scalar().elem::<f32>(),
+            nt.into_scalar().elem::<f32>(),
+        );
         let hp = AdamW {
             lr: self.cfg.lr,
             beta1: 0.9,
@@ -200,15 +170,9 @@ impl<B: AutodiffBackend> ClassifierTrainer<B> {
             eps: 1e-8,
             weight_decay: self.cfg.weight_decay,
         };
-        self.model = params::adamw_step(
-            self.model.clone(),
-            &grads,
-            &mut self.adam,
-            hp,
-            self.step + 1,
-        );
-        self.step += 1;
-        Ok(sl)
+        let (model, total) = self.optim.apply(self.model.clone(), loss, hp)?;
+        self.model = model;
+        Ok(StepLoss { total, ce, ntxent })
     }
 }
 
@@ -302,8 +266,8 @@ pub fn train_classifier_on<B: AutodiffBackend>(
     let info = serde_json::json!({
         "kind": "classifier", "task": cfg.task, "arch": cfg.arch, "noisy": cfg.noisy,
         "seed": cfg.seed, "n_train": train.len(), "n_test": test.len(), "total_steps": total,
-        "num_params": tr.shapes.iter().map(|s| s.iter().product::<usize>()).sum::<usize>(),
-        "resumed_at": tr.step,
+        "num_params": tr.optim.shapes.iter().map(|s| s.iter().product::<usize>()).sum::<usize>(),
+        "resumed_at": tr.optim.step,
     });
     write_atomic(
         &out.join("run.json"),
@@ -311,7 +275,7 @@ pub fn train_classifier_on<B: AutodiffBackend>(
             .unwrap_or_default()
             .as_bytes(),
     )?;
-    let mut metrics = truncate_metrics(&metrics_path, tr.step, cfg.log_every)?;
+    let mut metrics = truncate_metrics(&metrics_path, tr.optim.step, cfg.log_every)?;
     let pb = if quiet {
         ProgressBar::hidden()
     } else {
@@ -322,14 +286,14 @@ pub fn train_classifier_on<B: AutodiffBackend>(
         );
         p
     };
-    pb.set_position(tr.step);
+    pb.set_position(tr.optim.step);
     let save = |tr: &ClassifierTrainer<B>, metrics: &str| -> Result<()> {
         write_atomic(&metrics_path, metrics.as_bytes())?;
         tr.checkpoint()?.save(&latest)
     };
     let mut last = f32::NAN;
     let mut t_log = Instant::now();
-    while tr.step < total {
+    while tr.optim.step < total {
         let t0 = Instant::now();
         let sl = match tr.train_step(&train) {
             Ok(s) => s,
@@ -343,20 +307,20 @@ pub fn train_classifier_on<B: AutodiffBackend>(
             }
             Err(e) => return Err(e),
         };
-        tr.train_seconds += t0.elapsed().as_secs_f64();
+        tr.optim.train_seconds += t0.elapsed().as_secs_f64();
         last = sl.total;
         pb.inc(1);
-        if tr.step % cfg.log_every == 0 || tr.step == total {
+        if tr.optim.step % cfg.log_every == 0 || tr.optim.step == total {
             let ips = (cfg.batch_size as f64 * cfg.log_every as f64)
                 / t_log.elapsed().as_secs_f64().max(1e-9);
             t_log = Instant::now();
             metrics.push_str(&format!(
                 "{},{},{},{},{},{:.1}\n",
-                tr.step, sl.total, sl.ce, sl.ntxent, cfg.lr, ips
+                tr.optim.step, sl.total, sl.ce, sl.ntxent, cfg.lr, ips
             ));
             pb.set_message(format!("loss {:.4}", sl.total));
         }
-        if tr.step % cfg.checkpoint_every == 0 || tr.step == total {
+        if tr.optim.step % cfg.checkpoint_every == 0 || tr.optim.step == total {
             save(&tr, &metrics)?;
         }
     }
@@ -388,16 +352,16 @@ pub fn train_classifier_on<B: AutodiffBackend>(
     };
     let report = ClassifierReport {
         task: cfg.task.clone(),
-        arch: cfg.arch.clone(),
+        arch: cfg.arch,
         noisy: cfg.noisy,
-        steps: tr.step,
+        steps: tr.optim.step,
         n_train: train.len(),
         n_test: test.len(),
         train_accuracy,
         test_accuracy,
         confusion,
         by_noise_level,
-        train_seconds: tr.train_seconds,
+        train_seconds: tr.optim.train_seconds,
         final_loss: last as f64,
     };
     let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Other(e.to_string()))?;

@@ -86,7 +86,7 @@ impl SweepTable {
             }
             let e = r.eval.as_ref();
             row.extend([
-                r.task.clone(),
+                r.task.to_string(),
                 r.seed.to_string(),
                 r.train_steps.to_string(),
                 opt(r.final_loss),

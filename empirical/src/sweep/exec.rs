@@ -60,7 +60,7 @@ pub fn run_one(
         quiet,
         backend: device.name(),
     };
-    let result = crate::cli::with_backend!(device, run_point(&ctx));
+    let result = crate::backend::with_backend!(device, run_point(&ctx));
     match result {
         Ok(mut record) => {
             record.seconds = t0.elapsed().as_secs_f64();
@@ -87,7 +87,7 @@ fn run_point<B: AutodiffBackend>(c: &PointContext, device: &B::Device) -> Result
     let mut record = PointRecord {
         index: c.point.index,
         id: c.point.id.clone(),
-        task: cfg.task.clone(),
+        task: cfg.task,
         seed: cfg.seed,
         axes: c
             .point

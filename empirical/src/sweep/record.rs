@@ -1,7 +1,7 @@
 //! A finished point's record (`points/<id>/point.json`): its axes, what it ran and the
 //! evaluator's summary of its samples.
 use empirical_rules::color::RangeSet;
-use empirical_rules::EvalReport;
+use empirical_rules::{EvalReport, Task};
 use serde::{Deserialize, Serialize};
 
 use super::layout::SweepLayout;
@@ -56,7 +56,7 @@ impl PointEval {
 pub struct PointRecord {
     pub index: usize,
     pub id: String,
-    pub task: String,
+    pub task: Task,
     pub seed: u64,
     pub axes: Vec<AxisValue>,
     pub steps: Vec<Step>,

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use crate::agreement::{self, Agreement};
 use crate::backend::DeviceKind;
+use crate::config::Preset;
 use crate::error::{Error, Result};
 use crate::gpu_check::{peak_rss_bytes, throughput, Throughput};
 
@@ -16,8 +17,8 @@ pub struct GpuCheckArgs {
     #[arg(long, value_enum)]
     pub device: DeviceKind,
     /// Preset whose train and sample steps are timed.
-    #[arg(long, default_value = "paper")]
-    pub preset: String,
+    #[arg(long, value_enum, default_value_t = Preset::Paper)]
+    pub preset: Preset,
     /// Batch size of the timed steps.
     #[arg(long, default_value_t = 16)]
     pub batch: usize,
@@ -50,7 +51,7 @@ fn check<B: burn::tensor::backend::AutodiffBackend>(
     let tp = if a.no_throughput {
         None
     } else {
-        Some(throughput::<B>(&a.preset, a.batch, a.repeats, device)?)
+        Some(throughput::<B>(a.preset, a.batch, a.repeats, device)?)
     };
     Ok((agreement, tp))
 }
@@ -58,7 +59,7 @@ fn check<B: burn::tensor::backend::AutodiffBackend>(
 /// Run the check and write its report; fails (after writing) when the backends disagree.
 pub fn run(a: &GpuCheckArgs) -> Result<()> {
     crate::backend::probe(a.device)?;
-    let (agreement, tp) = crate::cli::with_backend!(a.device, check(a))?;
+    let (agreement, tp) = crate::backend::with_backend!(a.device, check(a))?;
     let passed = agreement.passed();
     let report = Report {
         device: a.device.name().into(),

@@ -1,25 +1,29 @@
-//! clap arguments of `empirical classifier train` and `empirical filter` (Sec. 5, App. G).
+//! `empirical classifier train` and `empirical filter` (Sec. 5, App. G): train a noisy or clean
+//! 3-class classifier; keep the samples a clean classifier predicts as class 1.
 use clap::Args;
 use std::path::PathBuf;
 
-use super::config::ClassifierConfig;
+use empirical_rules::Task;
+
+use crate::classifier::config::{Arch, ClassifierConfig};
+use crate::config::{parse_task_arg, Preset};
 use crate::error::{Error, Result};
 
 /// `classifier train`: train a noisy (guidance) or clean (filter) 3-class classifier.
 #[derive(Args, Debug, Clone)]
 pub struct ClassifierTrainArgs {
     /// Task A, B, C or D.
-    #[arg(long, default_value = "A")]
-    pub task: String,
-    /// Architecture: mlp, resnet8 or unet.
-    #[arg(long, default_value = "unet")]
-    pub arch: String,
+    #[arg(long, value_parser = parse_task_arg, default_value = "A")]
+    pub task: Task,
+    /// Architecture.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Arch::Unet)]
+    pub arch: Arch,
     /// Noise-aware classifier f(x_t, t) for guidance (default: clean classifier for filtering).
     #[arg(long)]
     pub noisy: bool,
-    /// Preset: paper, cpu or tiny.
-    #[arg(long, default_value = "cpu")]
-    pub preset: String,
+    /// Preset.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Preset::Cpu)]
+    pub preset: Preset,
     /// TOML overlay on the preset.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -49,8 +53,9 @@ pub struct FilterArgs {
     pub samples: PathBuf,
     #[arg(long)]
     pub out: PathBuf,
-    #[arg(long, default_value = "A")]
-    pub task: String,
+    /// Task A, B, C or D.
+    #[arg(long, value_parser = parse_task_arg, default_value = "A")]
+    pub task: Task,
     #[arg(long, default_value_t = 256)]
     pub batch: usize,
 }
@@ -58,8 +63,8 @@ pub struct FilterArgs {
 /// The resolved config of `a`.
 pub fn train_config(a: &ClassifierTrainArgs) -> Result<ClassifierConfig> {
     let mut cfg = match &a.config {
-        Some(p) => ClassifierConfig::from_file(&a.preset, &a.task, &a.arch, a.noisy, p)?,
-        None => ClassifierConfig::preset(&a.preset, &a.task, &a.arch, a.noisy)?,
+        Some(p) => ClassifierConfig::from_file(a.preset, a.task, a.arch, a.noisy, p)?,
+        None => ClassifierConfig::preset(a.preset, a.task, a.arch, a.noisy)?,
     };
     if let Some(s) = a.seed {
         cfg.seed = s;
@@ -80,7 +85,7 @@ pub fn run_train(a: &ClassifierTrainArgs) -> Result<()> {
             a.out.join("checkpoints").display()
         )));
     }
-    let r = super::train::train_classifier(&cfg, &a.out, a.resume, a.quiet)?;
+    let r = crate::classifier::train::train_classifier(&cfg, &a.out, a.resume, a.quiet)?;
     println!(
         "classifier task {} arch {} noisy {}: {} steps, {:.1} s; train acc {:.3}, test acc {:.3}",
         r.task, r.arch, r.noisy, r.steps, r.train_seconds, r.train_accuracy, r.test_accuracy
@@ -98,7 +103,13 @@ pub fn run_filter_cmd(a: &FilterArgs) -> Result<()> {
     if a.batch == 0 {
         return Err(Error::config("batch", "must be > 0"));
     }
-    let r = super::filter::run_filter_batch(&a.classifier, &a.samples, &a.out, &a.task, a.batch)?;
+    let r = crate::classifier::filter::run_filter_batch(
+        &a.classifier,
+        &a.samples,
+        &a.out,
+        a.task,
+        a.batch,
+    )?;
     println!(
         "filter: kept {} of {} (predicted classes {:?}); wrote {}",
         r.n_kept,
