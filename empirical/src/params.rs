@@ -148,18 +148,10 @@ impl<B: AutodiffBackend> ModuleMapper<B> for AdamWMapper<'_, B> {
         };
         let shape = t.shape();
         let n = shape.num_elements();
-        let hp = self.hp;
         let g = grad.reshape([n]);
         let p = t.inner().reshape([n]);
-        let m = self.state.m[i].clone().mul_scalar(hp.beta1) + g.clone().mul_scalar(1.0 - hp.beta1);
-        let v = self.state.v[i].clone().mul_scalar(hp.beta2)
-            + g.powi_scalar(2).mul_scalar(1.0 - hp.beta2);
-        let bc1 = 1.0 - hp.beta1.powi(self.step as i32);
-        let bc2 = 1.0 - hp.beta2.powi(self.step as i32);
-        // p <- p (1 - lr wd) - lr * m_hat / (sqrt(v_hat) + eps)
-        let denom = v.clone().div_scalar(bc2).sqrt().add_scalar(hp.eps);
-        let upd = m.clone().div_scalar(bc1) / denom;
-        let p_new = p.mul_scalar(1.0 - hp.lr * hp.weight_decay) - upd.mul_scalar(hp.lr);
+        let (m, v) = (self.state.m[i].clone(), self.state.v[i].clone());
+        let [p_new, m, v] = crate::ops::adamw::update(p, g, m, v, self.hp, self.step);
         self.state.m[i] = m;
         self.state.v[i] = v;
         let new = Tensor::<B, 1>::from_inner(p_new)

@@ -11,6 +11,8 @@ use crate::rule::{bayes_optimal_rule_error, psi_samples, rule_error_exact, RuleE
 use crate::schedule::{NoiseLevel, Schedule};
 use crate::stationary::thm45_solution;
 use crate::train::{train, Estimator, GdConfig, StepRule, TrainOutcome};
+
+pub mod floor;
 use crate::zeta::ZetaLaw;
 use clap::{Args, Parser, Subcommand};
 use rand::SeedableRng;
@@ -39,7 +41,7 @@ pub enum Command {
     McEpoch(McArgs),
     /// Per-patch vs joint vs structured networks, rule-aware objective, Bayes-optimal
     /// reference; writes floor.csv, floor_lambda.csv, floor.json into --out.
-    Floor(crate::floor::FloorArgs),
+    Floor(floor::FloorArgs),
 }
 
 /// Flags shared by the subcommands.
@@ -464,7 +466,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Floor(a) => crate::floor::run_floor_cli(&a)?,
+        Command::Floor(a) => floor::run_floor_cli(&a)?,
         Command::McEpoch(a) => {
             let s = a.common.setting()?;
             if a.n == 0 || a.n_eps == 0 {

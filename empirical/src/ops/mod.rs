@@ -14,11 +14,14 @@
 //! Ops: GroupNorm (Wu & He 2018) with its per-channel affine map and the following activation
 //! (identity, ReLU, GELU or SiLU), forward and backward.
 //!
-//! [`upsample`]: the up blocks' 2x bilinear upsampling, as matrix products on the backends whose
+//! [`upsample`]: the up blocks' 2x bilinear upsampling, as gathers and lerps on the backends whose
 //! bilinear `interpolate` has no backward (autodiff over CUDA or wgpu).
+//!
+//! [`adamw`]: AdamW's update of one parameter in one pass over its buffers on burn-flex.
 //!
 //! [`conv`]: the 2-D convolutions with bias, with an im2col + GEMM backward on burn-flex
 //! ([`conv::conv2d_bias`], [`conv::FusedConv`]).
+pub mod adamw;
 mod autodiff;
 pub mod composite;
 pub mod conv;

@@ -47,6 +47,6 @@ pub use objective::{
 };
 pub use structured::StructuredNet;
 pub use table::{
-    floor_table, read_table, run_floor_cli, write_document, write_outputs, FloorArgs, FloorConfig,
-    FloorRow, FloorTable,
+    floor_table, read_table, write_document, write_outputs, FloorConfig, FloorRow, FloorTable,
+    ARCHITECTURES,
 };
