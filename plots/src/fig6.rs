@@ -21,7 +21,7 @@ pub struct PsiPanel {
     /// Diffusion time `t` (continuous schedule `α_t = e^{-t}`).
     pub t: f64,
     /// Loss convention the network was trained with.
-    pub convention: String,
+    pub convention: theory::Convention,
     /// `α_t`.
     pub alpha_t: f64,
     /// `β_t`.
@@ -99,7 +99,7 @@ impl Figure for Figure6 {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
-        let conv = &self.panels[0].convention;
+        let conv = self.panels[0].convention;
         let n = self.panels[0].psi.len();
         let (title, body) = root.split_vertically(80);
         title

@@ -29,7 +29,7 @@ pub struct FloorRow {
     /// Width m (0 for the reference rows).
     pub width: usize,
     /// Loss convention.
-    pub convention: String,
+    pub convention: theory::Convention,
     /// Diffusion time t.
     pub t: f64,
     /// Weight of the rule penalty (0: plain DSM).
@@ -333,7 +333,7 @@ mod tests {
         FloorRow {
             architecture: arch.into(),
             width,
-            convention: "score".into(),
+            convention: theory::Convention::Score,
             t: 0.2,
             lambda,
             dsm_excess: ex,

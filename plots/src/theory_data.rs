@@ -10,7 +10,7 @@ pub fn psi_panels(panels: &[theory::Figure6Panel]) -> Vec<PsiPanel> {
         .map(|p| PsiPanel {
             activation: p.activation.to_string(),
             t: p.t,
-            convention: format!("{:?}", p.convention).to_lowercase(),
+            convention: p.convention,
             alpha_t: p.alpha_t,
             beta_t: p.beta_t,
             target: p.target,

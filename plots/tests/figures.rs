@@ -35,7 +35,7 @@ fn psi_panel(act: &str, t: f64) -> PsiPanel {
     PsiPanel {
         activation: act.into(),
         t,
-        convention: "paper".into(),
+        convention: theory::Convention::Paper,
         alpha_t: (-t as f64).exp(),
         beta_t: (1.0 - (-2.0 * t as f64).exp()).sqrt(),
         target: 2.5,

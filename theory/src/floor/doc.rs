@@ -5,6 +5,7 @@
 //!
 //! Numbers are printed like C's `%.Ng` ([`fmt_g`]) and `%.Ne` ([`fmt_e`]).
 use crate::floor::table::{FloorRow, FloorTable};
+use crate::loss::Convention;
 
 /// File name of the document inside the output folder.
 pub const DOC_FILE: &str = "floor.md";
@@ -91,12 +92,12 @@ fn star(r: &FloorRow) -> &'static str {
 }
 
 /// One (convention, t) of the run, in the order of the settings.
-struct Setting<'a> {
-    conv: &'a str,
+struct Setting {
+    conv: Convention,
     t: f64,
 }
 
-impl Setting<'_> {
+impl Setting {
     fn has(&self, r: &FloorRow) -> bool {
         r.convention == self.conv && r.t == self.t
     }
@@ -105,11 +106,11 @@ impl Setting<'_> {
     }
 }
 
-fn settings(table: &FloorTable) -> Vec<Setting<'_>> {
+fn settings(table: &FloorTable) -> Vec<Setting> {
     let mut v = Vec::new();
     for c in &table.config.conventions {
         for &t in &table.config.ts {
-            v.push(Setting { conv: c.name(), t });
+            v.push(Setting { conv: *c, t });
         }
     }
     v
@@ -256,11 +257,11 @@ fn grids(table: &FloorTable, s: &mut String) {
 
 fn corners(table: &FloorTable, s: &mut String) {
     let cfg = &table.config;
-    let conv = if cfg.conventions.iter().any(|c| c.name() == "score") {
-        "score"
+    let conv = if cfg.conventions.contains(&Convention::Score) {
+        Convention::Score
     } else {
         match cfg.conventions.first() {
-            Some(c) => c.name(),
+            Some(c) => *c,
             None => return,
         }
     };
@@ -419,7 +420,6 @@ pub fn render_markdown(table: &FloorTable) -> String {
 mod tests {
     use super::*;
     use crate::floor::table::FloorConfig;
-    use crate::loss::Convention;
     use std::path::PathBuf;
 
     #[test]
@@ -453,12 +453,12 @@ mod tests {
         assert_eq!(fmt_t(0.25), "0.25");
     }
 
-    fn row(arch: &str, width: usize, conv: &str, t: f64, lambda: f64, v: f64) -> FloorRow {
+    fn row(arch: &str, width: usize, conv: Convention, t: f64, lambda: f64, v: f64) -> FloorRow {
         FloorRow {
             architecture: arch.into(),
             width,
             n_params: 0,
-            convention: conv.into(),
+            convention: conv,
             t,
             lambda,
             target: 2.48341,
@@ -497,7 +497,7 @@ mod tests {
         };
         let mut rows = Vec::new();
         let mut lambda_rows = Vec::new();
-        for conv in ["score", "paper"] {
+        for conv in [Convention::Score, Convention::Paper] {
             for r in ["bayes", "per_patch_bayes", "trivial"] {
                 rows.push(row(r, 0, conv, 0.2, 0.0, 0.019));
             }

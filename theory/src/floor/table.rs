@@ -117,8 +117,7 @@ pub struct FloorRow {
     pub width: usize,
     /// trainable parameters (entries fixed at 0 by a mask not counted)
     pub n_params: usize,
-    /// paper | score
-    pub convention: String,
+    pub convention: Convention,
     /// t
     pub t: f64,
     /// rule-aware weight lambda (0 = plain DSM)
@@ -254,7 +253,7 @@ impl Setting<'_> {
             architecture: arch.into(),
             width,
             n_params,
-            convention: self.conv.name().into(),
+            convention: self.conv,
             t: self.t,
             lambda,
             target: self.target,
