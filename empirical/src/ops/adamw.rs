@@ -9,11 +9,12 @@
 //! to f32 once), so they agree to rounding.
 use burn::backend::Flex;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData, TensorMetadata, TensorPrimitive};
+use burn::tensor::{Tensor, TensorMetadata, TensorPrimitive};
 use burn_flex::FlexTensor;
 use rayon::prelude::*;
 
 use super::dispatch::cast;
+use super::flex::{contiguous_f32, slice, tensor};
 use super::switch;
 use crate::params::AdamW;
 
@@ -111,31 +112,21 @@ pub fn update_composite<B: Backend>(
     [p, m, v]
 }
 
-fn flex_slice(t: &FlexTensor) -> Option<FlexTensor> {
-    let c = t.to_contiguous();
-    c.as_slice::<f32>()?;
-    Some(c)
-}
-
-fn slice(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>().unwrap_or(&[])
-}
-
 /// The one-pass update on flex tensors, `None` for other dtypes.
 fn update_flex(p: [FlexTensor; 4], hp: AdamW, step: u64) -> Option<[FlexTensor; 3]> {
     let shape = p[0].shape();
     let [p, g, m, v] = [
-        flex_slice(&p[0])?,
-        flex_slice(&p[1])?,
-        flex_slice(&p[2])?,
-        flex_slice(&p[3])?,
+        contiguous_f32(&p[0])?,
+        contiguous_f32(&p[1])?,
+        contiguous_f32(&p[2])?,
+        contiguous_f32(&p[3])?,
     ];
     let (p, g, m, v) = (slice(&p), slice(&g), slice(&m), slice(&v));
     if g.len() != p.len() || m.len() != p.len() || v.len() != p.len() {
         return None;
     }
     let (p1, m1, v1) = update_slices(p, g, m, v, hp, step);
-    let t = |x: Vec<f32>| FlexTensor::from_data(TensorData::new(x, shape.clone()));
+    let t = |x: Vec<f32>| tensor(x, shape.clone());
     Some([t(p1), t(m1), t(v1)])
 }
 

@@ -7,17 +7,19 @@ use super::group_norm::{self, Dims, GroupNormSpec};
 use super::FusedOps;
 
 /// A contiguous `f32` copy (or view) of `t`, or `None` for other dtypes.
-fn contiguous_f32(t: &FlexTensor) -> Option<FlexTensor> {
+pub(super) fn contiguous_f32(t: &FlexTensor) -> Option<FlexTensor> {
     let c = t.to_contiguous();
     c.as_slice::<f32>()?;
     Some(c)
 }
 
-fn slice(t: &FlexTensor) -> &[f32] {
+/// The `f32` values of a contiguous tensor (empty for other dtypes).
+pub(super) fn slice(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>().unwrap_or(&[])
 }
 
-fn tensor(v: Vec<f32>, shape: Shape) -> FlexTensor {
+/// A flex tensor of `shape` holding `v`.
+pub(super) fn tensor(v: Vec<f32>, shape: Shape) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(v, shape))
 }
 

@@ -1,26 +1,12 @@
 //! Native [`FusedConv`] for burn-flex: the backward of [`super::kernel`] on contiguous `f32`
 //! buffers; the forward is burn-flex's own `conv2d` (tiled im2col + GEMM). Other dtypes, and
 //! shapes that the kernels refuse, take burn's ops.
-use burn::tensor::{Shape, TensorData, TensorMetadata};
+use burn::tensor::{Shape, TensorMetadata};
 use burn_flex::{Flex, FlexTensor};
 
+use super::super::flex::{contiguous_f32, slice, tensor};
 use super::kernel::{self, ConvDims, Wanted};
 use super::{Conv2dSpec, FusedConv};
-
-/// A contiguous `f32` copy (or view) of `t`, or `None` for other dtypes.
-fn contiguous_f32(t: &FlexTensor) -> Option<FlexTensor> {
-    let c = t.to_contiguous();
-    c.as_slice::<f32>()?;
-    Some(c)
-}
-
-fn slice(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>().unwrap_or(&[])
-}
-
-fn tensor(v: Vec<f32>, shape: Shape) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(v, shape))
-}
 
 /// The sizes of a convolution of `x` with `w`, `None` unless both are 4-D.
 fn dims(x: &Shape, w: &Shape, spec: Conv2dSpec) -> Option<ConvDims> {
