@@ -111,18 +111,8 @@ impl GuidedSampleBench {
     pub fn step(&mut self) -> Tensor<Cpu, 4> {
         let b = &mut self.base;
         let t = b.sched.len() / 2;
-        let opts = crate::sampler::SamplerOptions {
-            method: crate::config::SampleMethod::Ddpm,
-            ddim_steps: 0,
-            ddim_eta: 0.0,
-            clip_x0: false,
-        };
-        let pos = crate::sampler::StepPos {
-            k: 0,
-            n_steps: 1,
-            t,
-            t_prev: Some(t - 1),
-        };
+        let opts = crate::sampler::SamplerOptions::ancestral();
+        let pos = crate::sampler::StepPos::single(t);
         let guidance = crate::guidance::GuidanceOptions {
             scale: 7.0,
             schedule: crate::guidance::GuidanceSchedule::Constant,

@@ -27,6 +27,18 @@ pub struct SamplerOptions {
     pub clip_x0: bool,
 }
 
+impl SamplerOptions {
+    /// The full ancestral DDPM sampler (the DDIM fields unused).
+    pub fn ancestral() -> Self {
+        SamplerOptions {
+            method: SampleMethod::Ddpm,
+            ddim_steps: 0,
+            ddim_eta: 0.0,
+            clip_x0: false,
+        }
+    }
+}
+
 /// The step indices visited by the sampler, from the noisiest down to 0.
 pub fn step_sequence(opts: &SamplerOptions, timesteps: usize) -> Vec<usize> {
     match opts.method {
@@ -60,6 +72,19 @@ pub struct StepPos {
     pub t: usize,
     /// The index the step goes to (`None` = to x_0).
     pub t_prev: Option<usize>,
+}
+
+impl StepPos {
+    /// A single ancestral step from index `t` to `t - 1` (to x_0 at t = 0), outside any
+    /// sequence.
+    pub fn single(t: usize) -> Self {
+        StepPos {
+            k: 0,
+            n_steps: 1,
+            t,
+            t_prev: t.checked_sub(1),
+        }
+    }
 }
 
 /// A guidance term of one step: weight w_t and gradient g = grad_x log p(y | x_t) (Dhariwal &
@@ -204,19 +229,16 @@ pub fn ddpm_step<B: Backend>(
     t: usize,
     rng: &mut ChaCha8Rng,
 ) -> Tensor<B, 4> {
-    let opts = SamplerOptions {
-        method: SampleMethod::Ddpm,
-        ddim_steps: 0,
-        ddim_eta: 0.0,
-        clip_x0: false,
-    };
-    let pos = StepPos {
-        k: 0,
-        n_steps: 1,
-        t,
-        t_prev: t.checked_sub(1),
-    };
-    p_sample(model, sched, &opts, x, pos, &mut Unguided, rng)
+    let opts = SamplerOptions::ancestral();
+    p_sample(
+        model,
+        sched,
+        &opts,
+        x,
+        StepPos::single(t),
+        &mut Unguided,
+        rng,
+    )
 }
 
 /// Draw a batch `[N, C, S, S]` of `shape` from x_T ~ N(0, I) down the step sequence of `opts`

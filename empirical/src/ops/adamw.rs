@@ -113,13 +113,13 @@ pub fn update_composite<B: Backend>(
 }
 
 /// The one-pass update on flex tensors, `None` for other dtypes.
-fn update_flex(p: [FlexTensor; 4], hp: AdamW, step: u64) -> Option<[FlexTensor; 3]> {
-    let shape = p[0].shape();
+fn update_flex(t: &[FlexTensor; 4], hp: AdamW, step: u64) -> Option<[FlexTensor; 3]> {
+    let shape = t[0].shape();
     let [p, g, m, v] = [
-        contiguous_f32(&p[0])?,
-        contiguous_f32(&p[1])?,
-        contiguous_f32(&p[2])?,
-        contiguous_f32(&p[3])?,
+        contiguous_f32(&t[0])?,
+        contiguous_f32(&t[1])?,
+        contiguous_f32(&t[2])?,
+        contiguous_f32(&t[3])?,
     ];
     let (p, g, m, v) = (slice(&p), slice(&g), slice(&m), slice(&v));
     if g.len() != p.len() || m.len() != p.len() || v.len() != p.len() {
@@ -148,11 +148,10 @@ pub fn update<B: Backend>(
     let back = |t| Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(t));
     match cast::<[_; 4], [FlexTensor; 4]>(four) {
         Ok(flex) => {
-            let kept = flex.clone();
-            let out = update_flex(flex, hp, step).unwrap_or_else(|| {
+            let out = update_flex(&flex, hp, step).unwrap_or_else(|| {
                 let t =
                     |x: FlexTensor| Tensor::<Flex, 1>::from_primitive(TensorPrimitive::Float(x));
-                let [p, g, m, v] = kept;
+                let [p, g, m, v] = flex;
                 update_composite(t(p), t(g), t(m), t(v), hp, step)
                     .map(|x| x.into_primitive().tensor())
             });
