@@ -4,8 +4,8 @@
 //! 1000-point sweep: its plan, and the Slurm array script of its unfinished points.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use empirical::bench_support::{bench_config, GuidedSampleBench, SampleBench, TrainBench};
 use empirical::config::Preset;
+use empirical::workload::{bench_config, GuidedSampleBench, SampleBench, TrainBench};
 use std::hint::black_box;
 use std::time::Duration;
 

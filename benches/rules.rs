@@ -3,10 +3,31 @@
 //! - `rules/evaluate_2000/<task>`: evaluate 2000 images of 32 x 32; target <= 1 s.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use empirical_rules::bench_support::{evaluate_default, generate_task_a_4000, training_set};
-use empirical_rules::Task;
+use empirical_rules::{evaluate, generate, Dataset, EvalConfig, EvalReport, GenConfig, Kind, Task};
 use std::hint::black_box;
 use std::time::Duration;
+
+/// Training set of `task` (`n` images, 32 x 32, seed 0).
+fn training_set(task: Task, n: usize) -> Dataset {
+    generate(&GenConfig {
+        task,
+        n,
+        size: 32,
+        seed: 0,
+        kind: Kind::Train,
+    })
+    .expect("valid config")
+}
+
+/// Bench body: generate 4000 Task A images (32 x 32).
+fn generate_task_a_4000() -> Dataset {
+    training_set(Task::A, 4000)
+}
+
+/// Bench body: evaluate images with the default configuration.
+fn evaluate_default(task: Task, ds: &Dataset) -> EvalReport {
+    evaluate(task, &ds.images, &EvalConfig::default()).expect("valid config")
+}
 
 fn generation(c: &mut Criterion) {
     let mut g = c.benchmark_group("rules");

@@ -1,11 +1,11 @@
 //! Workspace-level test: the main job's code path (`empirical run`) at a tiny size, from data
 //! generation through training, sampling and evaluation, to the bridge table.
 
-use bridge::experiment_side::scan_runs;
 use empirical::backend::CpuAutodiff;
 use empirical::config::Preset;
 use empirical::config::RunConfig;
 use empirical::pipeline::{run_task, RunTaskOptions};
+use empirical_rules::results::scan_runs;
 use empirical_rules::Task;
 
 #[test]
@@ -30,6 +30,6 @@ fn main_job_path_runs_end_to_end_at_tiny_size() {
     let scan = scan_runs(runs.path());
     assert!(scan.unreadable.is_empty(), "{:?}", scan.unreadable);
     assert_eq!(scan.results.len(), 1, "one eval/results.json");
-    assert_eq!(scan.results[0].task, "A");
-    assert_eq!(scan.results[0].n, Some(row.n_samples));
+    assert_eq!(scan.results[0].task, Task::A);
+    assert_eq!(scan.results[0].n, row.n_samples);
 }

@@ -1,10 +1,10 @@
 //! Workspace-level test: generate a task -> evaluate it -> bridge table.
 //!
 //! The evaluator's Eq. 4 numbers must reach the bridge table unchanged: both sides call
-//! `bridge::eq4_error`, and the bridge reads the evaluator's `results.json` from a run folder.
+//! `hidden_rules_core::eq4::eq4_error`, and the bridge reads the evaluator's `results.json` from a run folder.
 
-use bridge::experiment_side::{scan_runs, Method};
 use bridge::table::experiment_rows;
+use empirical_rules::results::{scan_runs, Method};
 use empirical_rules::{evaluate, generate, EvalConfig, GenConfig, Kind, Task};
 
 #[test]
@@ -41,7 +41,7 @@ fn generated_task_is_evaluated_and_reaches_the_bridge_table_unchanged() {
     assert_eq!(scan.results.len(), 1);
     assert_eq!(scan.results[0].eq4, Some(eq4));
 
-    let rows = experiment_rows(&scan, &["A", "B"]);
+    let rows = experiment_rows(&scan, &[Task::A, Task::B]);
     let a_ddpm = rows
         .iter()
         .find(|r| r.setting.contains('A') && r.quantity == Method::Ddpm.name())

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::experiment_side::scan_runs;
 use crate::table::{experiment_rows, theory_rows, to_csv, to_markdown, write_atomic, Row};
 use crate::theory_side::{errors, theory_points, TheoryRowsConfig};
 use crate::BridgeError;
+use empirical_rules::results::scan_runs;
+use empirical_rules::Task;
 
 /// The bridge table: theory vs experiment on the one Eq. 4 metric.
 #[derive(Debug, Parser)]
@@ -111,7 +112,7 @@ pub fn build_rows(args: &Args) -> Result<Vec<Row>, BridgeError> {
         write_atomic(&args.out.join("theory_points.json"), json.as_bytes())?;
     }
     let scan = scan_runs(&args.runs);
-    rows.extend(experiment_rows(&scan, &["A", "B", "C", "D"]));
+    rows.extend(experiment_rows(&scan, &Task::ALL));
     Ok(rows)
 }
 

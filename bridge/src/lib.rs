@@ -9,13 +9,13 @@
 //! - [`theory_side`]: how the two-layer score network of Section 4 maps onto
 //!   Eq. 4 (rule (*) `ψ_t·β_t²/α_t` against 1; per-patch coefficients against
 //!   the exact posterior means `E[π_t ζ]`, `E[π_t (1−ζ)]`).
-//! - [`experiment_side`]: the evaluator's Eq. 4 results read from run folders.
+//! - the experiment side: the evaluator's Eq. 4 results read from run folders
+//!   (`empirical_rules::results`).
 //! - [`table`]: the side-by-side table (Markdown + CSV).
 //! - [`cli`]: `cargo run -p bridge --release`.
 
 pub mod cli;
 pub mod error;
-pub mod experiment_side;
 pub mod table;
 pub mod theory_side;
 

@@ -6,9 +6,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::experiment_side::{ExperimentResult, Method, Scan};
 use crate::theory_side::{TheoryErrors, TheoryPoint};
 use crate::BridgeError;
+use empirical_rules::results::{ExperimentResult, Method, Scan};
+use empirical_rules::Task;
 
 /// One row of the bridge table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -81,20 +82,20 @@ pub fn theory_rows(point: &TheoryPoint, e: &TheoryErrors) -> Vec<Row> {
 
 /// One row per readable result, and a "no run" row for each task × method
 /// with none; unreadable files get a row naming the problem.
-pub fn experiment_rows(scan: &Scan, tasks: &[&str]) -> Vec<Row> {
+pub fn experiment_rows(scan: &Scan, tasks: &[Task]) -> Vec<Row> {
     let mut rows = Vec::new();
-    let mut task_list: Vec<String> = tasks.iter().map(|s| s.to_string()).collect();
+    let mut task_list: Vec<Task> = tasks.to_vec();
     for r in &scan.results {
         if !task_list.contains(&r.task) {
-            task_list.push(r.task.clone());
+            task_list.push(r.task);
         }
     }
-    for task in &task_list {
+    for &task in &task_list {
         for method in Method::ALL {
             let found: Vec<&ExperimentResult> = scan
                 .results
                 .iter()
-                .filter(|r| &r.task == task && r.method == method)
+                .filter(|r| r.task == task && r.method == method)
                 .collect();
             if found.is_empty() {
                 rows.push(empty_row(task, method, "no run"));
@@ -113,18 +114,12 @@ pub fn experiment_rows(scan: &Scan, tasks: &[&str]) -> Vec<Row> {
                         variance_part: Some(e.variance_part),
                         error: Some(e.total),
                         r_squared: Some(e.fit.r_squared),
-                        source: match &r.default_trim {
-                            Some(t) => format!("{source} (trim {t})"),
-                            None => source,
-                        },
+                        source: format!("{source} (trim {})", r.default_trim),
                     }),
                     None => rows.push(empty_row(
                         task,
                         method,
-                        &format!(
-                            "{source}: no Eq. 4 (valid images: {})",
-                            r.n_valid.map_or("?".into(), |n| n.to_string())
-                        ),
+                        &format!("{source}: no Eq. 4 (valid images: {})", r.n_valid),
                     )),
                 }
             }
@@ -148,7 +143,7 @@ pub fn experiment_rows(scan: &Scan, tasks: &[&str]) -> Vec<Row> {
     rows
 }
 
-fn empty_row(task: &str, method: Method, source: &str) -> Row {
+fn empty_row(task: Task, method: Method, source: &str) -> Row {
     Row {
         side: "experiment".into(),
         setting: format!("Task {task}"),

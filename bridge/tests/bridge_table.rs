@@ -1,9 +1,10 @@
 //! The bridge table's rows equal the numbers each side computes by itself.
 
-use bridge::experiment_side::{scan_runs, Method};
 use bridge::table::{experiment_rows, theory_rows, to_csv, to_markdown};
 use bridge::theory_side::{errors, evaluate_net, patch_mapping, theory_point, TheoryRowsConfig};
 use bridge::{eq4_error, Ddof, Trim};
+use empirical_rules::results::{scan_runs, Method};
+use empirical_rules::Task;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use theory::{Activation, Convention, GdConfig, Schedule, TwoPatchModel, ZetaLaw};
@@ -152,7 +153,7 @@ fn experiment_rows_come_from_results_files_and_missing_runs_say_so() {
     assert_eq!(scan.results.len(), 2);
     assert_eq!(scan.results[0].method, Method::Ddpm);
     assert_eq!(scan.unreadable.len(), 1);
-    let rows = experiment_rows(&scan, &["A", "B"]);
+    let rows = experiment_rows(&scan, &[Task::A, Task::B]);
     let ddpm = rows
         .iter()
         .find(|r| r.setting == "Task A" && r.quantity == "DDPM")
@@ -182,7 +183,7 @@ fn experiment_rows_come_from_results_files_and_missing_runs_say_so() {
     assert!(rows.iter().any(|r| r.source.starts_with("unreadable")));
 
     // A missing runs folder is not an error: every row says "no run".
-    let none = experiment_rows(&scan_runs(&dir.path().join("nope")), &["A"]);
+    let none = experiment_rows(&scan_runs(&dir.path().join("nope")), &[Task::A]);
     assert_eq!(none.len(), 3);
     assert!(none.iter().all(|r| r.source == "no run"));
 

@@ -15,13 +15,13 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::Tensor;
 use empirical::backend::{Cpu, CpuAutodiff};
-use empirical::bench_support::bench_config;
 use empirical::config::Preset;
 use empirical::diffusion;
 use empirical::model::{time_embedding, UNet};
 use empirical::ops::{self, switch::with_fused, Act, GroupNormSpec};
 use empirical::params::{self, AdamW};
 use empirical::train::{step_rng, Trainer};
+use empirical::workload::bench_config;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 

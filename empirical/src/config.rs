@@ -353,12 +353,25 @@ pub fn parse_task(task: &str) -> Result<Task> {
     })
 }
 
-/// A task list as the command line gives it: `all`, or task names separated by commas.
-pub fn parse_task_list(list: &str) -> Result<Vec<Task>> {
-    if list.trim().eq_ignore_ascii_case("all") {
-        Ok(Task::ALL.to_vec())
-    } else {
-        list.split(',').map(parse_task).collect()
+/// A task list as the command line gives it: `all`, or task names separated by commas
+/// (`A,C`); parsed by clap through [`std::str::FromStr`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskList(pub Vec<Task>);
+
+impl std::str::FromStr for TaskList {
+    type Err = String;
+    fn from_str(list: &str) -> std::result::Result<Self, String> {
+        if list.trim().eq_ignore_ascii_case("all") {
+            return Ok(TaskList(Task::ALL.to_vec()));
+        }
+        list.split(',')
+            .map(|t| {
+                t.trim().parse::<Task>().map_err(|_| {
+                    format!("unknown task `{t}`; give A, B, C, D, a comma list, or all")
+                })
+            })
+            .collect::<std::result::Result<_, _>>()
+            .map(TaskList)
     }
 }
 

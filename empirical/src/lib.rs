@@ -7,7 +7,8 @@
 //! EMA), [`optim`] (optimiser state and its checkpoint groups), [`diffusion`] (q_sample, loss),
 //! [`sampler`] (one reverse loop: DDPM / DDIM, guidance as a hook), [`train`] (loop), [`checkpoint`] (files), [`rundir`]
 //! (layout, atomic writes), [`backend`] (CPU / CUDA / wgpu), [`sweep`] (studies as grids, locally or
-//! on Slurm).
+//! on Slurm), [`paper`] (the paper's per-task settings and Table 2), [`table2`] (Table 2 from run
+//! folders), [`workload`] (fixed train / sample steps for timing).
 pub mod agreement;
 pub mod backend;
 pub mod checkpoint;
@@ -31,10 +32,9 @@ pub mod schedule;
 pub mod sweep;
 pub mod table2;
 pub mod train;
+pub mod workload;
 
 pub use error::{Error, Result};
-#[doc(hidden)]
-pub mod bench_support;
 pub mod cli;
 pub mod data;
 pub mod pipeline;

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::classifier::{self, config::Arch};
-use crate::config::Preset;
+use crate::config::{Preset, RunConfig};
 use crate::error::{Error, Result};
 use crate::guidance::{self, GuidanceOptions};
 use crate::pipeline;
@@ -36,6 +36,8 @@ pub struct MitigationOptions {
     pub root: PathBuf,
     /// DDPM checkpoint to sample from (weights-only or training checkpoint).
     pub ddpm_checkpoint: PathBuf,
+    /// Which sampler settings the DDPM and guided samples use.
+    pub sampler: SamplerSource,
     /// Samples per sampler (DDPM and guided); the filtered set is a subset of the DDPM samples.
     pub n: usize,
     /// Sampling batch size.
@@ -55,6 +57,19 @@ pub struct MitigationOptions {
     /// Guidance scale and schedule.
     pub guidance: GuidanceOptions,
     pub quiet: bool,
+}
+
+/// Where a study takes its sampler settings (method, steps, η) from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SamplerSource {
+    /// The current preset of the checkpoint's `preset` (what the main job samples with, so
+    /// Table 2's DDPM column and Table 1 come from the same sampler).
+    #[default]
+    Preset,
+    /// The `[sample]` section stored in the checkpoint (the sampler of the preset when it was
+    /// trained).
+    Checkpoint,
 }
 
 /// What one study produced (also written to `mitigation.json`).
@@ -141,6 +156,9 @@ pub fn run_mitigation<B: AutodiffBackend>(
             cfg.task,
             o.task
         )));
+    }
+    if o.sampler == SamplerSource::Preset {
+        cfg.sample = RunConfig::preset(cfg.preset, cfg.task)?.sample;
     }
     cfg.seed = o.seed;
     cfg.sample.n = o.n;

@@ -466,3 +466,16 @@ pub fn time_embedding<B: Backend>(t: &[usize], dim: usize, device: &B::Device) -
     }
     Tensor::from_data(TensorData::new(v, [t.len(), dim]), device)
 }
+
+/// Parameter count of the U-Net of `model` at `image_size` (built on the CPU backend).
+pub fn param_count(model: &ModelConfig, image_size: usize) -> usize {
+    use rand::SeedableRng;
+    let device = Default::default();
+    let m = UNet::<crate::backend::Cpu>::new(
+        model,
+        image_size,
+        &mut ChaCha8Rng::seed_from_u64(0),
+        &device,
+    );
+    m.num_params()
+}

@@ -12,7 +12,7 @@ use empirical_rules::{RunLayout, Task};
 /// `File::create` gets (`0o666` less the umask): the mode is passed to `open(2)`, which applies
 /// the umask, instead of the temporary file's usual `0o600`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    theory::fsio::write_atomic(path, bytes).map_err(|e| Error::io(path, e))
+    hidden_rules_core::fsio::write_atomic(path, bytes).map_err(|e| Error::io(path, e))
 }
 
 /// `run.json`: what produced the run.

@@ -5,30 +5,20 @@
 //! Every number comes from the same evaluator (`empirical_rules::evaluate`, default trimming)
 //! through the results files the bridge reads (`<runs>/<run>/eval/results.json`,
 //! `guided/eval/results.json`, `filtered/eval/results.json`; see
-//! [`bridge::experiment_side::scan_runs`]), so DDPM, guidance and filtering are scored alike.
-use bridge::experiment_side::{scan_runs, ExperimentResult, Method};
+//! [`empirical_rules::results::scan_runs`]), so DDPM, guidance and filtering are scored alike.
+use empirical_rules::results::{scan_runs, ExperimentResult, Method};
+use empirical_rules::Task;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::paper::PaperSettings;
 use crate::rundir::write_atomic;
 
-/// The paper's Table 2: (task, Error [DDPM, Guidance, Filtering], R^2 [DDPM, Guidance, Filtering]).
-pub const PAPER_TABLE2: [(&str, [f64; 3], [f64; 3]); 4] = [
-    ("A", [0.25, 0.21, 0.17], [0.85, 0.90, 0.90]),
-    ("B", [0.11, 0.10, 0.05], [0.83, 0.85, 0.86]),
-    ("C", [0.41, 0.26, 0.25], [0.57, 0.67, 0.64]),
-    ("D", [0.46, 0.43, 0.39], [0.79, 0.84, 0.85]),
-];
-
-/// The paper's (Error, R^2) for `task` and `method`, if Table 2 has them.
-pub fn paper_value(task: &str, method: Method) -> Option<(f64, f64)> {
-    let col = Method::ALL.iter().position(|m| *m == method)?;
-    PAPER_TABLE2
-        .iter()
-        .find(|(t, _, _)| *t == task)
-        .map(|(_, e, r)| (e[col], r[col]))
+/// The paper's (Error, R²) for `task` and `method` ([`PaperSettings::table2`]).
+pub fn paper_value(task: Task, method: Method) -> (f64, f64) {
+    PaperSettings::of(task).table2(method)
 }
 
 /// Mean and sample standard deviation (ddof 1; `None` for one value) of a list of values.
@@ -63,8 +53,8 @@ impl Stat {
 /// One cell group of Table 2: a task and a sampler, over all runs found.
 #[derive(Clone, Debug, Serialize)]
 pub struct Cell {
-    pub task: String,
-    pub method: String,
+    pub task: Task,
+    pub method: Method,
     /// Runs (seeds) with a results file for this cell.
     pub runs: usize,
     /// Runs whose Eq. 4 could be computed (enough valid images).
@@ -81,8 +71,8 @@ pub struct Cell {
     pub variance: Option<Stat>,
     pub r_squared: Option<Stat>,
     /// The paper's Error and R^2 for this cell.
-    pub paper_error: Option<f64>,
-    pub paper_r_squared: Option<f64>,
+    pub paper_error: f64,
+    pub paper_r_squared: f64,
     pub sources: Vec<PathBuf>,
 }
 
@@ -95,23 +85,23 @@ pub struct Table2 {
     pub unreadable: Vec<(PathBuf, String)>,
 }
 
-fn cell(task: &str, method: Method, results: &[&ExperimentResult]) -> Cell {
+fn cell(task: Task, method: Method, results: &[&ExperimentResult]) -> Cell {
     let eq: Vec<_> = results.iter().filter_map(|r| r.eq4.as_ref()).collect();
-    let paper = paper_value(task, method);
+    let (paper_error, paper_r_squared) = paper_value(task, method);
     Cell {
-        task: task.to_string(),
-        method: method.name().to_string(),
+        task,
+        method,
         runs: results.len(),
         runs_with_error: eq.len(),
-        samples: results.iter().filter_map(|r| r.n).sum(),
-        valid: results.iter().filter_map(|r| r.n_valid).sum(),
+        samples: results.iter().map(|r| r.n).sum(),
+        valid: results.iter().map(|r| r.n_valid).sum(),
         fitted: eq.iter().map(|e| e.n_kept).sum(),
         error: Stat::of(eq.iter().map(|e| e.total).collect()),
         bias: Stat::of(eq.iter().map(|e| e.bias_part).collect()),
         variance: Stat::of(eq.iter().map(|e| e.variance_part).collect()),
         r_squared: Stat::of(eq.iter().map(|e| e.fit.r_squared).collect()),
-        paper_error: paper.map(|p| p.0),
-        paper_r_squared: paper.map(|p| p.1),
+        paper_error,
+        paper_r_squared,
         sources: results.iter().map(|r| r.source.clone()).collect(),
     }
 }
@@ -127,16 +117,13 @@ pub fn collect(runs: &Path) -> Result<Table2> {
         )));
     }
     let scan = scan_runs(runs);
-    let mut groups: BTreeMap<(String, Method), Vec<&ExperimentResult>> = BTreeMap::new();
+    let mut groups: BTreeMap<(Task, Method), Vec<&ExperimentResult>> = BTreeMap::new();
     for r in &scan.results {
-        groups
-            .entry((r.task.clone(), r.method))
-            .or_default()
-            .push(r);
+        groups.entry((r.task, r.method)).or_default().push(r);
     }
     let cells = groups
         .iter()
-        .map(|((task, method), rs)| cell(task, *method, rs))
+        .map(|(&(task, method), rs)| cell(task, method, rs))
         .collect();
     Ok(Table2 {
         runs_dir: runs.to_path_buf(),
@@ -149,16 +136,12 @@ fn opt_stat(s: &Option<Stat>, prec: usize) -> String {
     s.as_ref().map_or("-".into(), |s| s.show(prec))
 }
 
-fn opt(v: Option<f64>, prec: usize) -> String {
-    v.map_or("-".into(), |x| format!("{x:.prec$}"))
-}
-
 impl Table2 {
     /// The cell of `task` and `method`, if any run had it.
-    pub fn get(&self, task: &str, method: Method) -> Option<&Cell> {
+    pub fn get(&self, task: Task, method: Method) -> Option<&Cell> {
         self.cells
             .iter()
-            .find(|c| c.task == task && c.method == method.name())
+            .find(|c| c.task == task && c.method == method)
     }
 
     /// Markdown table: one row per task and sampler (ours mean ± std over runs, paper beside).
@@ -180,8 +163,8 @@ impl Table2 {
                 opt_stat(&c.bias, 3),
                 opt_stat(&c.variance, 3),
                 opt_stat(&c.r_squared, 3),
-                opt(c.paper_error, 2),
-                opt(c.paper_r_squared, 2),
+                format!("{:.2}", c.paper_error),
+                format!("{:.2}", c.paper_r_squared),
             ));
         }
         s
@@ -219,15 +202,14 @@ impl Table2 {
                 None => [String::new(), String::new()],
             }
         };
-        let o = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
         for c in &self.cells {
             let [em, es] = f(&c.error);
             let [bm, bs] = f(&c.bias);
             let [vm, vs] = f(&c.variance);
             let [rm, rs] = f(&c.r_squared);
             w.write_record([
-                c.task.clone(),
-                c.method.clone(),
+                c.task.to_string(),
+                c.method.name().to_string(),
                 c.runs.to_string(),
                 c.samples.to_string(),
                 c.valid.to_string(),
@@ -240,8 +222,8 @@ impl Table2 {
                 vs,
                 rm,
                 rs,
-                o(c.paper_error),
-                o(c.paper_r_squared),
+                c.paper_error.to_string(),
+                c.paper_r_squared.to_string(),
             ])
             .map_err(err)?;
         }
@@ -275,14 +257,14 @@ mod tests {
 
     #[test]
     fn paper_values_match_table2_columns() {
-        assert_eq!(paper_value("A", Method::Ddpm), Some((0.25, 0.85)));
-        assert_eq!(paper_value("C", Method::Guidance), Some((0.26, 0.67)));
-        assert_eq!(paper_value("D", Method::Filtering), Some((0.39, 0.85)));
-        assert_eq!(paper_value("E", Method::Ddpm), None);
+        assert_eq!(paper_value(Task::A, Method::Ddpm), (0.25, 0.85));
+        assert_eq!(paper_value(Task::B, Method::Filtering), (0.05, 0.86));
+        assert_eq!(paper_value(Task::C, Method::Guidance), (0.26, 0.67));
+        assert_eq!(paper_value(Task::D, Method::Filtering), (0.39, 0.85));
     }
 
     fn write_results(dir: &Path, seed: u64, n: usize) -> empirical_rules::EvalReport {
-        use empirical_rules::{evaluate, generate, EvalConfig, GenConfig, Kind, Task};
+        use empirical_rules::{evaluate, generate, EvalConfig, GenConfig, Kind};
         let ds = generate(&GenConfig {
             task: Task::A,
             n,
@@ -304,7 +286,7 @@ mod tests {
         let r1 = write_results(&tmp.path().join("A-s1/eval"), 1, 30);
         let g0 = write_results(&tmp.path().join("A-s0/guided/eval"), 2, 25);
         let t = collect(tmp.path()).unwrap();
-        let d = t.get("A", Method::Ddpm).unwrap();
+        let d = t.get(Task::A, Method::Ddpm).unwrap();
         assert_eq!(d.runs, 2);
         assert_eq!(d.samples, 70);
         assert_eq!(d.valid, r0.summary.n_valid + r1.summary.n_valid);
@@ -322,14 +304,14 @@ mod tests {
             "Eq. 4 = bias + variance"
         );
         assert_eq!(d.fitted, e0.n_kept + e1.n_kept);
-        let g = t.get("A", Method::Guidance).unwrap();
+        let g = t.get(Task::A, Method::Guidance).unwrap();
         assert_eq!((g.runs, g.samples), (1, 25));
         assert_eq!(
             g.error.as_ref().unwrap().mean,
             g0.summary.eq4.as_ref().unwrap().total
         );
-        assert!(t.get("A", Method::Filtering).is_none());
-        assert_eq!(d.paper_error, Some(0.25));
+        assert!(t.get(Task::A, Method::Filtering).is_none());
+        assert_eq!(d.paper_error, 0.25);
         let md = t.to_markdown();
         assert!(md.contains("| A | DDPM | 2 | 70 |"), "{md}");
         let csv = t.to_csv().unwrap();

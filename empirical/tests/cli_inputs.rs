@@ -505,3 +505,16 @@ fn written_files_follow_the_umask() {
         }
     }
 }
+
+#[test]
+fn task_lists_parse_all_and_comma_lists_and_name_unknown_tasks() {
+    use empirical::config::TaskList;
+    assert_eq!("all".parse::<TaskList>().unwrap().0, Task::ALL.to_vec());
+    assert_eq!(
+        " a, C".parse::<TaskList>().unwrap().0,
+        vec![Task::A, Task::C]
+    );
+    let e = "A,E".parse::<TaskList>().unwrap_err();
+    assert!(e.contains("`E`"), "{e}");
+    assert!("".parse::<TaskList>().is_err());
+}

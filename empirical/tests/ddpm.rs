@@ -448,7 +448,7 @@ fn model_output_shape_and_param_counts() {
     let (b, _) = params::collect(&m2);
     assert_eq!(params::to_host(&a), params::to_host(&b));
     let paper = RunConfig::preset(Preset::Paper, Task::A).unwrap();
-    let n = empirical::bench_support::param_count(&paper.model, 32);
+    let n = empirical::model::param_count(&paper.model, 32);
     assert!(
         (10_000_000..25_000_000).contains(&n),
         "paper U-Net has {n} parameters"

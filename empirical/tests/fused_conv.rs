@@ -1,8 +1,11 @@
 //! The im2col + GEMM convolution backward (`empirical::ops::conv`) against burn's composite
 //! `conv2d` under `Autodiff<Flex>`: values and gradients with respect to x, the weight and the
 //! bias, on random shapes; and one training step of the tiny U-Net with fusion on and off.
+mod common;
+
 use burn::module::AutodiffModule;
 use burn::tensor::{Tensor, TensorData};
+use common::{max_rel, upstream, value_and_grads};
 use empirical::backend::CpuAutodiff;
 use empirical::config::Preset;
 use empirical::config::RunConfig;
@@ -16,51 +19,15 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
-type B = CpuAutodiff;
-
-/// Largest difference relative to `max(|b|, floor)`: `floor` is the size of the terms that the
-/// result is a sum of, below which a difference is rounding, not an error.
-fn max_rel(a: &[f32], b: &[f32], floor: f32) -> f32 {
-    assert_eq!(a.len(), b.len());
-    let scale = b.iter().fold(floor.max(1e-3), |m, v| m.max(v.abs()));
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs() / scale)
-        .fold(0.0, f32::max)
-}
-
-/// The weights of the weighted sum whose gradient is taken: every output gets a different
-/// upstream gradient `dY` (`|dY| <= 1`).
-fn upstream(len: usize) -> Vec<f32> {
-    (0..len).map(|i| (i as f32 * 0.37).sin()).collect()
-}
-
-/// `[y, dx, dw, db]` of `sum(conv2d_bias(x, w, b) * upstream)` with fusion on or off.
+/// `[y, dx, dw, db]` of `sum(conv2d_bias(x, ., .) * upstream)` with fusion on or off.
 fn run(
     fused: bool,
     x: &TensorData,
-    w: &TensorData,
+    p: &TensorData,
     b: &TensorData,
     spec: Conv2dSpec,
 ) -> [Vec<f32>; 4] {
-    with_fused(fused, || {
-        let dev = Default::default();
-        let x = Tensor::<B, 4>::from_data(x.clone(), &dev).require_grad();
-        let w = Tensor::<B, 4>::from_data(w.clone(), &dev).require_grad();
-        let b = Tensor::<B, 1>::from_data(b.clone(), &dev).require_grad();
-        let y = conv2d_bias(x.clone(), w.clone(), b.clone(), spec);
-        let dims = y.dims();
-        let up =
-            Tensor::<B, 4>::from_data(TensorData::new(upstream(dims.iter().product()), dims), &dev);
-        let grads = (y.clone() * up).sum().backward();
-        let v = |t: TensorData| t.to_vec::<f32>().unwrap();
-        [
-            v(y.into_data()),
-            v(x.grad(&grads).unwrap().into_data()),
-            v(w.grad(&grads).unwrap().into_data()),
-            v(b.grad(&grads).unwrap().into_data()),
-        ]
-    })
+    value_and_grads(fused, x, p, b, |x, p, b| conv2d_bias(x, p, b, spec))
 }
 
 fn random(shape: &[usize], seed: u64) -> TensorData {

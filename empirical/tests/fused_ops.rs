@@ -2,31 +2,16 @@
 //! program it replaces: values and gradients with respect to x, gamma and beta; and the
 //! closed-form backward on plain tensor ops (the fused kernel's fallback for layouts it does
 //! not take) against autodiff of the composite forward.
+mod common;
+
 use burn::tensor::{Tensor, TensorData};
-use empirical::backend::{Cpu, CpuAutodiff};
-use empirical::ops::{composite, group_norm_act, switch::with_fused, Act, GroupNormSpec};
+use common::{max_rel, upstream, value_and_grads};
+use empirical::backend::Cpu;
+use empirical::ops::{composite, group_norm_act, Act, GroupNormSpec};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
-
-type B = CpuAutodiff;
-
-/// Largest difference relative to `max(|b|, floor)`: `floor` is the size of the terms that the
-/// result is computed from, below which a difference is rounding, not an error.
-fn max_rel(a: &[f32], b: &[f32], floor: f32) -> f32 {
-    let scale = b.iter().fold(floor.max(1e-3), |m, v| m.max(v.abs()));
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs() / scale)
-        .fold(0.0, f32::max)
-}
-
-/// The weights of the weighted sum whose gradient is taken: every output gets a different
-/// upstream gradient.
-fn upstream(len: usize) -> Vec<f32> {
-    (0..len).map(|i| (i as f32 * 0.37).sin()).collect()
-}
 
 /// Forward of the composite ops and [`composite::group_norm_act_backward`] for the upstream
 /// gradient [`upstream`], without autodiff.
@@ -54,31 +39,15 @@ fn closed_form(
     ]
 }
 
+/// `[y, dx, dgamma, dbeta]` of `sum(group_norm_act(x, ., .) * upstream)` with fusion on or off.
 fn run(
     fused: bool,
     x: &TensorData,
-    g: &TensorData,
+    p: &TensorData,
     b: &TensorData,
     spec: GroupNormSpec,
 ) -> [Vec<f32>; 4] {
-    with_fused(fused, || {
-        let dev = Default::default();
-        let x = Tensor::<B, 4>::from_data(x.clone(), &dev).require_grad();
-        let g = Tensor::<B, 1>::from_data(g.clone(), &dev).require_grad();
-        let be = Tensor::<B, 1>::from_data(b.clone(), &dev).require_grad();
-        let y = group_norm_act(x.clone(), g.clone(), be.clone(), spec);
-        let dims = y.dims();
-        let w =
-            Tensor::<B, 4>::from_data(TensorData::new(upstream(dims.iter().product()), dims), &dev);
-        let grads = (y.clone() * w).sum().backward();
-        let v = |t: TensorData| t.to_vec::<f32>().unwrap();
-        [
-            v(y.into_data()),
-            v(x.grad(&grads).unwrap().into_data()),
-            v(g.grad(&grads).unwrap().into_data()),
-            v(be.grad(&grads).unwrap().into_data()),
-        ]
-    })
+    value_and_grads(fused, x, p, b, |x, p, b| group_norm_act(x, p, b, spec))
 }
 
 fn case(n: usize, groups: usize, per_group: usize, h: usize, w: usize, act: Act, seed: u64) {

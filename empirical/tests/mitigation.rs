@@ -1,8 +1,9 @@
 //! Section 5's study end to end at a tiny size (CPU): DDPM samples from the shipped Task A
 //! checkpoint, a tiny noisy and clean classifier, guided and filtered samples, Table 2.
 use empirical::backend::CpuAutodiff;
+use empirical::config::RunConfig;
 use empirical::guidance::{GuidanceOptions, GuidanceSchedule};
-use empirical::mitigation::{run_mitigation, MitigationOptions};
+use empirical::mitigation::{run_mitigation, MitigationOptions, SamplerSource};
 use empirical::pipeline::shipped_checkpoint_dir;
 use empirical_rules::Task;
 use std::path::Path;
@@ -13,6 +14,7 @@ fn options(root: &Path, overlay: &Path, scale: f64) -> MitigationOptions {
         seed: 3,
         root: root.to_path_buf(),
         ddpm_checkpoint: shipped_checkpoint_dir().join("A.ckpt"),
+        sampler: SamplerSource::Preset,
         n: 6,
         batch: 3,
         classifier_preset: empirical::config::Preset::Cpu,
@@ -57,6 +59,18 @@ fn study_writes_every_stage_resumes_and_scale_zero_equals_ddpm() {
         assert!(root.join(f).is_file(), "missing {f}");
     }
     assert_eq!(s.seconds.len(), 5);
+    // the default sampler is the main job's: the checkpoint preset's current `[sample]`
+    let text = std::fs::read_to_string(root.join("config.toml")).unwrap();
+    let used = RunConfig::from_resolved_toml(&text, "config.toml").unwrap();
+    let main_job = RunConfig::preset(used.preset, Task::A).unwrap().sample;
+    assert_eq!(
+        (
+            used.sample.method,
+            used.sample.ddim_steps,
+            used.sample.ddim_eta
+        ),
+        (main_job.method, main_job.ddim_steps, main_job.ddim_eta)
+    );
     // scale 0: guided sampling is the unguided sampler with the same seed
     let (d, g) = (
         summary(&root.join("eval/results.json")),
@@ -80,9 +94,11 @@ fn study_writes_every_stage_resumes_and_scale_zero_equals_ddpm() {
     );
     // Table 2 over the runs folder: three samplers for Task A
     let t = empirical::table2::collect(&tmp.path().join("runs")).unwrap();
-    assert!(t.get("A", bridge::experiment_side::Method::Ddpm).is_some());
     assert!(t
-        .get("A", bridge::experiment_side::Method::Guidance)
+        .get(Task::A, empirical_rules::results::Method::Ddpm)
+        .is_some());
+    assert!(t
+        .get(Task::A, empirical_rules::results::Method::Guidance)
         .is_some());
 }
 

@@ -41,6 +41,9 @@ pub enum Error {
     /// An output folder that holds files `data` did not write (so it is not replaced).
     #[error("output folder {path} is not empty and is not a previous `data` output (it holds `{entry}`); remove it or choose another folder")]
     NotEmpty { path: PathBuf, entry: String },
+    /// An evaluator report (`results.json`) that cannot be parsed.
+    #[error("bad evaluator report {path}: {message}")]
+    Report { path: PathBuf, message: String },
     /// The generator could not place a shape within its retry budget.
     #[error("generator for task {task} could not satisfy its constraints after {tries} tries")]
     Generator { task: String, tries: usize },

@@ -18,8 +18,8 @@
 //! - [`eval`]: masks, components, sub-pixel key points, the validity verdict
 //!   ([`eval::validity`]: one dominant object of the right shape and size per element on a
 //!   clean background), coarse/fine verdicts and summary.
+//! - [`results`]: the evaluator's reports read back from run folders (DDPM, guided, filtered).
 //! - [`cli`]: clap commands `data` and `eval`.
-//! - [`bench_support`]: fixed workloads for the workspace's criterion benches.
 //!
 //! Differences between the paper and its authors' code, the evaluator's documented choices and
 //! measured accuracy: see `README.md` of this crate.
@@ -28,8 +28,6 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod batch;
-#[doc(hidden)]
-pub mod bench_support;
 pub mod cli;
 pub mod color;
 pub mod error;
@@ -39,6 +37,7 @@ pub mod io;
 pub mod layout;
 pub mod npy;
 pub mod render;
+pub mod results;
 pub mod task;
 pub mod tensor;
 

@@ -7,14 +7,12 @@
 //! - [`rule`]: rule-conforming error (Def. 4.3); [`bound`]: Thm 4.4's lower bound;
 //! - [`stationary`]: Thm 4.5's stationary points, derived independently; [`figure6`]: Figure 6 data;
 //! - [`gauss`]: Gaussian moments and ReLU/bivariate-normal closed forms; [`cli`]: the `theory` binary;
-//!   [`bench_support`]: entry points for the workspace criterion benches;
 //! - [`floor`]: what removes the constant rule error (joint, structured networks, rule-aware objective).
 //! - [`fsio`]: atomic file writes whose mode follows the umask, re-exported from `hidden_rules_core::fsio`.
 
 // The docs write expectations as E[...] (paper notation), which rustdoc would read as links.
 #![allow(rustdoc::broken_intra_doc_links)]
 
-pub mod bench_support;
 pub mod bound;
 pub mod cli;
 pub mod data;

@@ -26,7 +26,7 @@ pub struct BenchArgs {
 }
 
 pub(super) fn cmd_bench(a: &BenchArgs) -> Result<()> {
-    use crate::bench_support::{SampleBench, TrainBench};
+    use crate::workload::{SampleBench, TrainBench};
     let mut cfg = match &a.config {
         Some(p) => RunConfig::from_file_choosing(a.preset, Some(Task::A), p)?,
         None => RunConfig::preset(a.preset.unwrap_or(crate::config::DEFAULT_PRESET), Task::A)?,

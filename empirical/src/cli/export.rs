@@ -49,7 +49,7 @@ pub(super) fn cmd_params() -> Result<()> {
         println!(
             "{:>6}: {:>10} parameters ({}x{} images)",
             p.name(),
-            crate::bench_support::param_count(&cfg.model, cfg.image_size),
+            crate::model::param_count(&cfg.model, cfg.image_size),
             cfg.image_size,
             cfg.image_size
         );

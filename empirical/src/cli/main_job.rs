@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::{command_line, CommonArgs};
 use crate::backend::{with_backend, DeviceKind};
-use crate::config::{parse_task_list, Preset, RunConfig};
+use crate::config::{Preset, RunConfig, TaskList};
 use crate::error::{Error, Result};
 use crate::pipeline::{self, RunTaskOptions, TaskRow};
 use crate::rundir::write_atomic;
@@ -17,7 +17,7 @@ pub struct RunArgs {
     /// Task(s): A, B, C, D, a comma list, or all [default: the config file's `task`, else all].
     /// Given here, it wins over the config file's `task`.
     #[arg(long)]
-    pub task: Option<String>,
+    pub task: Option<TaskList>,
     /// Preset [default: the config file's `preset`, else cpu]. Given here, it wins over the
     /// config file's `preset`.
     #[arg(long, value_enum)]
@@ -62,7 +62,7 @@ pub(super) fn cmd_run(a: &RunArgs) -> Result<()> {
         None => None,
     };
     let tasks = match (&a.task, file_task) {
-        (Some(list), _) => parse_task_list(list)?,
+        (Some(list), _) => list.0.clone(),
         (None, Some(t)) => vec![t],
         (None, None) => Task::ALL.to_vec(),
     };

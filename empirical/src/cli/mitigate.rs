@@ -7,15 +7,16 @@ use std::time::Instant;
 use super::{classifier_file, GuidanceArgs};
 use crate::backend::{with_backend, DeviceKind};
 use crate::classifier::config::Arch;
-use crate::config::{parse_task_list, Preset};
+use crate::config::{Preset, TaskList};
 use crate::error::{Error, Result};
+use crate::mitigation::SamplerSource;
 use crate::pipeline;
 
 #[derive(Debug, Args)]
 pub struct MitigateArgs {
     /// Task(s): A, B, C, D, a comma list, or all.
     #[arg(long, default_value = "A")]
-    pub task: String,
+    pub task: TaskList,
     /// Seed(s), comma separated (Table 2 reports mean +- std over them).
     #[arg(long, value_delimiter = ',', default_value = "0")]
     pub seeds: Vec<u64>,
@@ -25,6 +26,10 @@ pub struct MitigateArgs {
     /// Folder with the DDPM checkpoints `<task>.ckpt` [default: the shipped ones].
     #[arg(long)]
     pub checkpoint_dir: Option<PathBuf>,
+    /// Sampler settings: `preset` (the main job's: the checkpoint preset's current sampler) or
+    /// `checkpoint` (the `[sample]` section stored with the weights).
+    #[arg(long, value_enum, default_value_t = SamplerSource::Preset)]
+    pub sampler: SamplerSource,
     /// Samples per sampler (the filtered set is a subset of the DDPM samples).
     #[arg(long, default_value_t = 300)]
     pub n: usize,
@@ -75,7 +80,7 @@ pub struct Table2Args {
 }
 
 pub(super) fn cmd_mitigate(a: &MitigateArgs) -> Result<()> {
-    let tasks = parse_task_list(&a.task)?;
+    let tasks = &a.task.0;
     if a.seeds.is_empty() {
         return Err(Error::config("seeds", "give at least one seed"));
     }
@@ -85,7 +90,7 @@ pub(super) fn cmd_mitigate(a: &MitigateArgs) -> Result<()> {
         .unwrap_or_else(pipeline::shipped_checkpoint_dir);
     // validate everything before any work
     let mut studies = Vec::new();
-    for &task in &tasks {
+    for &task in tasks {
         let ddpm_checkpoint = ckpt_dir.join(format!("{task}.ckpt"));
         if !ddpm_checkpoint.is_file() {
             return Err(Error::Other(format!(
@@ -118,6 +123,7 @@ pub(super) fn cmd_mitigate(a: &MitigateArgs) -> Result<()> {
                 seed,
                 root: a.runs.join(format!("{task}-s{seed}")),
                 ddpm_checkpoint: ddpm_checkpoint.clone(),
+                sampler: a.sampler,
                 n: a.n,
                 batch: a.batch,
                 classifier_preset: a.classifier_preset,

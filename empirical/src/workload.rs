@@ -1,13 +1,15 @@
-//! Fixed workloads for the workspace's criterion benches (CPU backend): one training step and
-//! one sampling (denoising) step of a given model config. Build the state once with
-//! [`TrainBench::new`] / [`SampleBench::new`], then time [`TrainBench::step`] / [`SampleBench::step`].
+//! Fixed timing workloads on the CPU backend: one training step, one sampling (denoising) step
+//! and one classifier-guided step of a given model config, on seeded random inputs. The
+//! `empirical bench` command, the criterion benches (`benches/empirical.rs`) and the profiler
+//! (`examples/profile.rs`) time the same workloads. Build the state once with [`TrainBench::new`]
+//! / [`SampleBench::new`], then time [`TrainBench::step`] / [`SampleBench::step`].
 use burn::module::AutodiffModule;
 use burn::tensor::Tensor;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::backend::{Cpu, CpuAutodiff};
-use crate::config::{ModelConfig, Preset, RunConfig};
+use crate::config::{Preset, RunConfig};
 use crate::diffusion::normal_tensor;
 use crate::model::UNet;
 use crate::schedule::Schedule;
@@ -130,16 +132,4 @@ impl GuidedSampleBench {
             &mut b.rng,
         )
     }
-}
-
-/// Parameter count of a model config at `image_size`.
-pub fn param_count(model: &ModelConfig, image_size: usize) -> usize {
-    let device = Default::default();
-    let m = UNet::<Cpu>::new(
-        model,
-        image_size,
-        &mut ChaCha8Rng::seed_from_u64(0),
-        &device,
-    );
-    burn::module::Module::num_params(&m)
 }

@@ -1,22 +1,25 @@
-//! The experiment side of the bridge table: Eq. 4 results of the DDPM runs,
-//! read from run directories (`<runs>/<name>/eval/results.json`, an
-//! [`empirical_rules::EvalReport`], read with the evaluator's own types).
+//! The evaluator's reports read back from run folders: one [`ExperimentResult`] per run and
+//! sampler (plain DDPM, guided, filtered), the input of the bridge table and of Table 2.
 //!
-//! Mapping onto Eq. 4 (done by the evaluator with [`crate::eq4_error`]):
-//! `x`, `y` are the task's fine-rule quantities (Task A: `x = l1·h2/S²`,
-//! `y = l2·h1/S²`; B: products of positions and heights; C: radii; D: side
-//! lengths; all divided by the image side `S`, so in `[0, 1]`), the truth
-//! line is `y = k·x` with the task's target slope `k` (1, 1, √2, 1.5).
-
+//! Each result carries the Eq. 4 Error of the task's fine rule as the evaluator computed it
+//! ([`crate::eval`], default trimming): `x`, `y` are the task's fine-rule quantities divided by
+//! the image side (Task A: `l1·h2/S²` against `l2·h1/S²`; B: products of positions and heights;
+//! C: radii; D: side lengths) and the truth line is `y = k·x` with the task's target slope `k`.
 use std::path::{Path, PathBuf};
 
-use crate::error::Eq4Error;
-use crate::BridgeError;
+use hidden_rules_core::eq4::Eq4Error;
+use serde::{Deserialize, Serialize};
 
-/// Which sampler produced the images (Table 2's columns).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+use crate::error::{Error, Result};
+use crate::eval::EvalReport;
+use crate::layout::RESULTS;
+use crate::task::Task;
+
+/// Which sampler produced the images (Table 2's columns; serialised under Table 2's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Method {
     /// Plain DDPM sampling: `<run>/eval/results.json`.
+    #[serde(rename = "DDPM")]
     Ddpm,
     /// Classifier-guided sampling: `<run>/guided/eval/results.json` (or `guided/results.json`).
     Guidance,
@@ -37,52 +40,64 @@ impl Method {
         }
     }
 
-    /// Candidate locations of the results file inside a run directory.
+    /// Column index in Table 2 (DDPM 0, Guidance 1, Filtering 2).
+    pub fn column(self) -> usize {
+        match self {
+            Method::Ddpm => 0,
+            Method::Guidance => 1,
+            Method::Filtering => 2,
+        }
+    }
+
+    /// Candidate locations of the results file inside a run directory: the run layout's
+    /// ([`crate::layout::RunLayout`]) first, then the flat layout of older runs.
     pub fn candidates(self) -> &'static [&'static str] {
         match self {
-            // the run layout's `eval/results.json`, `guided/eval/...`, `filtered/eval/...`
-            // (`empirical_rules::layout`), and the flat layout of older runs
-            Method::Ddpm => &[empirical_rules::layout::RESULTS],
+            Method::Ddpm => &[RESULTS],
             Method::Guidance => &["guided/eval/results.json", "guided/results.json"],
             Method::Filtering => &["filtered/eval/results.json", "filtered/results.json"],
         }
     }
 }
 
-/// The fields of one `results.json` the bridge uses.
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The fields of one `results.json` that the tables use.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExperimentResult {
-    /// Task name as written by the evaluator ("A".."D").
-    pub task: String,
+    pub task: Task,
     /// Sampler.
     pub method: Method,
     /// Eq. 4 under the evaluator's default trimming (None: too few valid images).
     pub eq4: Option<Eq4Error>,
     /// Images evaluated.
-    pub n: Option<usize>,
+    pub n: usize,
     /// Valid images.
-    pub n_valid: Option<usize>,
+    pub n_valid: usize,
     /// Name of the evaluator's default trimming variant.
-    pub default_trim: Option<String>,
+    pub default_trim: String,
     /// The results file.
     pub source: PathBuf,
 }
 
-/// Read one `results.json`.
-pub fn read_results(path: &Path, method: Method) -> Result<ExperimentResult, BridgeError> {
-    let text = std::fs::read_to_string(path).map_err(|e| BridgeError::io(path, e))?;
-    let r: empirical_rules::EvalReport =
-        serde_json::from_str(&text).map_err(|e| BridgeError::Parse {
-            path: path.to_path_buf(),
-            what: e.to_string(),
-        })?;
+/// Read one `results.json` (an [`EvalReport`]).
+pub fn read_results(path: &Path, method: Method) -> Result<ExperimentResult> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let r: EvalReport = serde_json::from_str(&text).map_err(|e| Error::Report {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     Ok(ExperimentResult {
-        task: r.task.letter().to_string(),
+        task: r.task,
         method,
         eq4: r.summary.eq4,
-        n: Some(r.summary.n),
-        n_valid: Some(r.summary.n_valid),
-        default_trim: Some(r.summary.default_trim),
+        n: r.summary.n,
+        n_valid: r.summary.n_valid,
+        default_trim: r.summary.default_trim,
         source: path.to_path_buf(),
     })
 }
@@ -96,8 +111,8 @@ pub struct Scan {
     pub unreadable: Vec<(PathBuf, String)>,
 }
 
-/// Scan every sub-directory of `runs` (one level; a missing folder is an
-/// empty scan, not an error) for the three methods' results files.
+/// Scan every sub-directory of `runs` (one level; a missing folder is an empty scan, not an
+/// error) for the three samplers' results files.
 pub fn scan_runs(runs: &Path) -> Scan {
     let mut scan = Scan::default();
     let Ok(entries) = std::fs::read_dir(runs) else {
@@ -123,8 +138,7 @@ pub fn scan_runs(runs: &Path) -> Scan {
             }
         }
     }
-    scan.results.sort_by(|a, b| {
-        (a.task.as_str(), a.method, &a.source).cmp(&(b.task.as_str(), b.method, &b.source))
-    });
+    scan.results
+        .sort_by(|a, b| (a.task, a.method, &a.source).cmp(&(b.task, b.method, &b.source)));
     scan
 }
