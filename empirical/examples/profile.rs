@@ -6,7 +6,7 @@
 //!     cargo run --release -p empirical --example profile -- --preset paper --reps 3
 //!
 //! Options: `--preset cpu|paper|all` (default all), `--batch N` (16), `--reps N` (5; the
-//! median is printed). Times are wall-clock milliseconds on the burn-flex backend.
+//! median is printed), `--convs` (only the 3x3 convolution's forward at every resolution). Times are wall-clock milliseconds on the burn-flex backend.
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
@@ -335,6 +335,71 @@ fn ops_table(shape: [usize; 4], act: Act, reps: usize) {
     );
 }
 
+/// The convolution's inference forward (c -> c, 3x3 with padding 1 or 1x1) at every
+/// resolution of the two presets: burn's `conv2d` against the fused entry point (which picks
+/// one of the two) and the shifted-GEMM kernel alone, with the rate in GFLOP/s.
+fn conv_table(batch: usize, reps: usize) {
+    let device = Default::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    println!("\n### conv + bias forward, batch {batch} (ms, median of {reps}; GFLOP/s)\n");
+    println!("| kernel | input | burn | kernel alone | fused | burn / fused |");
+    println!("|---|---|---:|---:|---:|---:|");
+    let cases = [
+        (16, 32),
+        (32, 16),
+        (64, 8),
+        (128, 4),
+        (64, 32),
+        (128, 16),
+        (256, 8),
+    ];
+    for (k, (c, s)) in cases
+        .iter()
+        .map(|&cs| (3, cs))
+        .chain([(1, (16, 32)), (1, (128, 4))])
+    {
+        let spec = ops::conv::Conv2dSpec {
+            padding: [k / 2, k / 2],
+        };
+        let x = diffusion::normal_tensor::<Cpu>(&mut rng, [batch, c, s, s], &device);
+        let w = diffusion::normal_tensor::<Cpu>(&mut rng, [c, c, k, k], &device).mul_scalar(0.1);
+        let bias = Tensor::<Cpu, 1>::zeros([c], &device);
+        let flop = 2.0 * (batch * c * c * k * k * s * s) as f64;
+        let burn = time_ms(reps, || {
+            let _ = conv2d(x.clone(), w.clone(), Some(bias.clone()), spec.options());
+        });
+        let fused = with_fused(true, || {
+            time_ms(reps, || {
+                let _ = ops::conv::conv2d_bias(x.clone(), w.clone(), bias.clone(), spec);
+            })
+        });
+        let v = |t: &Tensor<Cpu, 4>| t.to_data().to_vec::<f32>().unwrap_or_default();
+        let (xs, ws, bs) = (v(&x), v(&w), vec![0.0f32; c]);
+        let d = ops::conv::ConvDims {
+            n: batch,
+            c_in: c,
+            h: s,
+            w: s,
+            c_out: c,
+            kh: k,
+            kw: k,
+            ph: k / 2,
+            pw: k / 2,
+        };
+        let alone = time_ms(reps, || {
+            let _ = ops::conv::forward::forward(&xs, &ws, &bs, d);
+        });
+        let cell = |ms: f64| format!("{ms:.2} ({:.0})", flop / ms / 1e6);
+        println!(
+            "| {k}x{k} | [{batch}, {c}, {s}, {s}] | {} | {} | {} | {:.2} |",
+            cell(burn),
+            cell(alone),
+            cell(fused),
+            burn / fused
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let opt = |name: &str| {
@@ -346,6 +411,10 @@ fn main() {
     let preset = opt("--preset").unwrap_or_else(|| "all".into());
     let batch: usize = opt("--batch").and_then(|s| s.parse().ok()).unwrap_or(16);
     let reps: usize = opt("--reps").and_then(|s| s.parse().ok()).unwrap_or(5);
+    if args.iter().any(|a| a == "--convs") {
+        conv_table(batch, reps);
+        return;
+    }
     let presets: Vec<Preset> = match preset.as_str() {
         "all" => vec![Preset::Cpu, Preset::Paper],
         "cpu" => vec![Preset::Cpu],

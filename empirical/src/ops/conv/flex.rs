@@ -1,10 +1,11 @@
-//! Native [`FusedConv`] for burn-flex: the backward of [`super::kernel`] on contiguous `f32`
-//! buffers; the forward is burn-flex's own `conv2d` (tiled im2col + GEMM). Other dtypes, and
-//! shapes that the kernels refuse, take burn's ops.
+//! Native [`FusedConv`] for burn-flex: the forward of [`super::forward`] (where
+//! [`super::forward::preferred`]) and the backward of [`super::kernel`] on contiguous `f32`
+//! buffers. Other dtypes and shapes take burn's ops.
 use burn::tensor::{Shape, TensorMetadata};
 use burn_flex::{Flex, FlexTensor};
 
 use super::super::flex::{contiguous_f32, slice, tensor};
+use super::forward;
 use super::kernel::{self, ConvDims, Wanted};
 use super::{Conv2dSpec, FusedConv};
 
@@ -22,6 +23,23 @@ fn dims(x: &Shape, w: &Shape, spec: Conv2dSpec) -> Option<ConvDims> {
         ph: spec.padding[0],
         pw: spec.padding[1],
     })
+}
+
+/// The forward kernel on flex tensors, `None` where it does not apply.
+fn forward_kernel(
+    x: &FlexTensor,
+    w: &FlexTensor,
+    bias: &FlexTensor,
+    spec: Conv2dSpec,
+) -> Option<FlexTensor> {
+    let d = dims(&x.shape(), &w.shape(), spec).filter(forward::preferred)?;
+    let (x, w, bias) = (
+        contiguous_f32(x)?,
+        contiguous_f32(w)?,
+        contiguous_f32(bias)?,
+    );
+    let y = forward::forward(slice(&x), slice(&w), slice(&bias), d).ok()?;
+    Some(tensor(y, Shape::new([d.n, d.c_out, d.h_out(), d.w_out()])))
 }
 
 /// The backward kernel on flex tensors, `None` where it does not apply.
@@ -48,6 +66,23 @@ fn backward(
 }
 
 impl FusedConv for Flex {
+    fn conv_bias(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        spec: Conv2dSpec,
+    ) -> FlexTensor {
+        match forward_kernel(&x, &weight, &bias, spec) {
+            Some(y) => y,
+            None => <Flex as burn::tensor::ops::ModuleOps<Flex>>::conv2d(
+                x,
+                weight,
+                Some(bias),
+                spec.options(),
+            ),
+        }
+    }
+
     fn conv_bias_backward(
         x: FlexTensor,
         weight: FlexTensor,

@@ -1,5 +1,6 @@
-//! Slice kernels of the 2-D convolution (stride 1, dilation 1, one group, zero padding) on
-//! contiguous row-major `f32` buffers, by im2col and GEMM.
+//! Backward slice kernels of the 2-D convolution (stride 1, dilation 1, one group, zero
+//! padding) on contiguous row-major `f32` buffers, by im2col and GEMM (the forward is
+//! [`super::forward`]).
 //!
 //! With `x` `[N, C_in, H, W]`, `w` `[C_out, C_in, kh, kw]` read as the matrix `W`
 //! `[C_out, K]`, `K = C_in kh kw`, and `P = H_out W_out` output pixels
@@ -7,7 +8,7 @@
 //! batch items are `X_col` `[K, n_b P]`: row `(ci, ky, kx)`, column `(b, oy, ox)` holds
 //! `x[b, ci, oy + ky - ph, ox + kx - pw]`, zero outside the image ([`im2col`]). Then
 //!
-//! * forward: `Y = W X_col + bias`,
+//! * forward (for reference): `Y = W X_col + bias`,
 //! * weights: `dW = sum over blocks of dY X_col^T`, `dY` `[C_out, n_b P]`,
 //! * input: `dX = col2im(W^T dY)`, where [`col2im`] adds every column entry back onto the input
 //!   pixel it was read from,
@@ -122,12 +123,12 @@ impl ConvDims {
 
 /// A strided view of a row-major matrix for [`gemm`].
 #[derive(Clone, Copy)]
-struct Mat<'a> {
-    data: &'a [f32],
+pub(super) struct Mat<'a> {
+    pub(super) data: &'a [f32],
     /// Stride between rows.
-    rs: usize,
+    pub(super) rs: usize,
     /// Stride between columns.
-    cs: usize,
+    pub(super) cs: usize,
 }
 
 impl<'a> Mat<'a> {
@@ -166,7 +167,27 @@ fn gemm(
     (m, n, k): (usize, usize, usize),
     threads: bool,
 ) {
-    assert!(dst.len() >= m * n, "gemm: destination too short");
+    gemm_strided(dst, (n, 1), accumulate, lhs, rhs, (m, n, k), threads);
+}
+
+/// `dst` (`m x n` with row and column strides `dst_strides`) `= [dst +] lhs rhs`, `lhs`
+/// `m x k`, `rhs` `k x n`.
+pub(super) fn gemm_strided(
+    dst: &mut [f32],
+    (dst_rs, dst_cs): (usize, usize),
+    accumulate: bool,
+    lhs: Mat<'_>,
+    rhs: Mat<'_>,
+    (m, n, k): (usize, usize, usize),
+    threads: bool,
+) {
+    let dst_extent = Mat {
+        data: &[],
+        rs: dst_rs,
+        cs: dst_cs,
+    }
+    .extent(m, n);
+    assert!(dst.len() >= dst_extent, "gemm: destination too short");
     assert!(lhs.data.len() >= lhs.extent(m, k), "gemm: lhs too short");
     assert!(rhs.data.len() >= rhs.extent(k, n), "gemm: rhs too short");
     if m == 0 || n == 0 {
@@ -191,8 +212,8 @@ fn gemm(
             n,
             k,
             dst.as_mut_ptr(),
-            1,
-            n as isize,
+            dst_cs as isize,
+            dst_rs as isize,
             accumulate,
             lhs.data.as_ptr(),
             lhs.cs as isize,
@@ -290,70 +311,6 @@ fn identity_columns(d: &ConvDims) -> bool {
 /// Whether blocks run one at a time, each GEMM split over threads instead.
 fn one_block_at_a_time(d: &ConvDims) -> bool {
     d.n.div_ceil(d.block()) < 2
-}
-
-/// Forward `y = conv(x, w) + bias`, `[N, C_out, H_out, W_out]`.
-pub fn forward(
-    x: &[f32],
-    w: &[f32],
-    bias: &[f32],
-    d: ConvDims,
-) -> Result<Vec<f32>, ConvShapeError> {
-    d.check(&[
-        ("x", x.len(), d.x_len()),
-        ("weight", w.len(), d.w_len()),
-        ("bias", bias.len(), d.c_out),
-    ])?;
-    let (p, k, nb) = (d.p(), d.k(), d.block());
-    let mut y = vec![0.0f32; d.y_len()];
-    let threads = one_block_at_a_time(&d);
-    let x_block = nb * d.c_in * d.h * d.w;
-    y.par_chunks_mut(nb * d.c_out * p)
-        .zip(x.par_chunks(x_block))
-        .for_each(|(y, x)| {
-            let nb = y.len() / (d.c_out * p);
-            let cols = nb * p;
-            let col;
-            let col_ref = if identity_columns(&d) && nb == 1 {
-                x
-            } else {
-                col = im2col(x, nb, &d);
-                &col
-            };
-            if nb == 1 {
-                for (co, row) in y.chunks_mut(p).enumerate() {
-                    row.fill(bias[co]);
-                }
-                gemm(
-                    y,
-                    true,
-                    Mat::rows(w, k),
-                    Mat::rows(col_ref, cols),
-                    (d.c_out, cols, k),
-                    threads,
-                );
-            } else {
-                let mut out = vec![0.0f32; d.c_out * cols];
-                gemm(
-                    &mut out,
-                    false,
-                    Mat::rows(w, k),
-                    Mat::rows(col_ref, cols),
-                    (d.c_out, cols, k),
-                    threads,
-                );
-                for b in 0..nb {
-                    for co in 0..d.c_out {
-                        let src = &out[co * cols + b * p..][..p];
-                        let dst = &mut y[(b * d.c_out + co) * p..][..p];
-                        for (t, s) in dst.iter_mut().zip(src) {
-                            *t = s + bias[co];
-                        }
-                    }
-                }
-            }
-        });
-    Ok(y)
 }
 
 /// Which gradients [`backward`] computes.
@@ -482,72 +439,10 @@ fn bias_grad(dy: &[f32], n: usize, c: usize, p: usize) -> Vec<f32> {
 mod tests {
     use super::*;
 
-    /// Direct sum over the kernel: the definition of the convolution.
-    fn naive(x: &[f32], w: &[f32], b: &[f32], d: ConvDims) -> Vec<f32> {
-        let (ho, wo) = (d.h_out(), d.w_out());
-        let mut y = vec![0.0f32; d.y_len()];
-        for n in 0..d.n {
-            for co in 0..d.c_out {
-                for oy in 0..ho {
-                    for ox in 0..wo {
-                        let mut s = b[co] as f64;
-                        for ci in 0..d.c_in {
-                            for ky in 0..d.kh {
-                                for kx in 0..d.kw {
-                                    let iy = (oy + ky) as isize - d.ph as isize;
-                                    let ix = (ox + kx) as isize - d.pw as isize;
-                                    if iy < 0 || ix < 0 || iy >= d.h as isize || ix >= d.w as isize
-                                    {
-                                        continue;
-                                    }
-                                    let xv = x[((n * d.c_in + ci) * d.h + iy as usize) * d.w
-                                        + ix as usize];
-                                    let wv = w[((co * d.c_in + ci) * d.kh + ky) * d.kw + kx];
-                                    s += (xv * wv) as f64;
-                                }
-                            }
-                        }
-                        y[((n * d.c_out + co) * ho + oy) * wo + ox] = s as f32;
-                    }
-                }
-            }
-        }
-        y
-    }
-
     fn data(len: usize, seed: f32) -> Vec<f32> {
         (0..len)
             .map(|i| ((i as f32 + seed) * 0.731).sin())
             .collect()
-    }
-
-    #[test]
-    fn forward_matches_the_definition() {
-        for (n, c_in, c_out, h, w, kh, ph) in [
-            (1, 1, 1, 1, 1, 1, 0),
-            (3, 2, 5, 5, 7, 3, 1),
-            (2, 3, 4, 4, 3, 3, 0),
-            (40, 2, 3, 3, 5, 3, 1),
-            (2, 4, 2, 6, 5, 1, 0),
-        ] {
-            let d = ConvDims {
-                n,
-                c_in,
-                h,
-                w,
-                c_out,
-                kh,
-                kw: kh,
-                ph,
-                pw: ph,
-            };
-            let (x, wt, b) = (data(d.x_len(), 0.0), data(d.w_len(), 1.0), data(c_out, 2.0));
-            let got = forward(&x, &wt, &b, d).unwrap();
-            let want = naive(&x, &wt, &b, d);
-            for (g, e) in got.iter().zip(&want) {
-                assert!((g - e).abs() < 1e-4, "{d:?}: {g} vs {e}");
-            }
-        }
     }
 
     #[test]
@@ -590,7 +485,12 @@ mod tests {
             ph: 1,
             pw: 1,
         };
-        assert!(forward(&[0.0; 3], &[0.0; 9], &[0.0], d).is_err());
-        assert!(forward(&[0.0; 4], &[0.0; 9], &[0.0; 2], d).is_err());
+        let all = Wanted {
+            x: true,
+            weight: true,
+            bias: true,
+        };
+        assert!(backward(&[0.0; 3], &[0.0; 9], &[0.0; 4], d, all).is_err());
+        assert!(backward(&[0.0; 4], &[0.0; 9], &[0.0; 5], d, all).is_err());
     }
 }

@@ -1,0 +1,303 @@
+//! Forward kernel of the 2-D convolution with bias (stride 1, dilation 1, one group, zero
+//! padding) by shifted GEMMs on a padded channels-last copy of the input: no column matrix.
+//!
+//! Pad the input to `H_p = H + 2 ph`, `W_p = W + 2 pw` and store it channels-last,
+//! `x_p[q, ci]` with the padded pixel `q = (b H_p + iy) W_p + ix`. An output pixel
+//! `(b, oy, ox)` sits at `q = (b H_p + oy) W_p + ox` of the same grid, and the input it reads at
+//! the tap `(ky, kx)` is `q + ky W_p + kx`. For one kernel row `ky` the taps `kx` and the
+//! channels `ci` are contiguous in `x_p`: `x_p[q + ky W_p + kx, ci]` is entry
+//! `(q + ky W_p) C_in + kx C_in + ci`. So the kernel row is one GEMM with `K = kw C_in`,
+//!
+//! `Y_p[q, co] += sum over (kx, ci) of x_p[q + ky W_p + kx, ci] w[co, ci, ky, kx]`,
+//!
+//! whose left factor is a strided view of `x_p` (row stride `C_in`, column stride 1) — `kh`
+//! GEMMs in all, starting from `Y_p = bias`. `Y_p` covers the whole padded grid; the pixels
+//! with `oy < H_out`, `ox < W_out` are the output `[N, C_out, H_out, W_out]` (the others,
+//! `(W_p - W_out) / W_p` of a row and the rows between images, are computed and dropped).
+//! A 1x1 kernel without padding needs no copy: `Y[b] = bias + W x[b]`, one GEMM per item.
+//!
+//! The batch is cut into blocks of whole images fixed by the shapes alone; blocks run in
+//! parallel (rayon), so results do not depend on the number of threads. Each output entry is
+//! `bias` plus `kh` GEMM sums in a fixed order, the same sums as the convolution's definition
+//! up to `f32` rounding.
+use rayon::prelude::*;
+
+use super::kernel::{gemm_strided, ConvDims, ConvShapeError, Mat};
+
+/// Padded pixels per block: enough rows for an efficient GEMM, few enough that the block's
+/// output stays in cache.
+const BLOCK_ROWS: usize = 2048;
+
+/// Fewest blocks a batch of four or more items is cut into, so that both cores get work.
+const MIN_BLOCKS: usize = 4;
+
+/// Images per block for padded images of `img` pixels in a batch of `n`.
+fn block_items(n: usize, img: usize) -> usize {
+    BLOCK_ROWS
+        .div_ceil(img.max(1))
+        .min(n.div_ceil(MIN_BLOCKS))
+        .max(1)
+}
+
+/// Whether [`forward`] is expected to beat burn-flex's `conv2d` (im2col + GEMM) at these
+/// sizes: for a 1x1 kernel without padding, and where the padded grid adds at most 30 %
+/// to the output pixels (large images; measured with the `profile` example's `--convs` table,
+/// where small images with many channels are faster in burn-flex).
+pub fn preferred(d: &ConvDims) -> bool {
+    let padded = (d.h + 2 * d.ph) * (d.w + 2 * d.pw);
+    is_pointwise(d) || 10 * padded <= 13 * d.p()
+}
+
+/// A 1x1 kernel without padding.
+fn is_pointwise(d: &ConvDims) -> bool {
+    d.kh == 1 && d.kw == 1 && d.ph == 0 && d.pw == 0
+}
+
+/// Forward `y = conv(x, w) + bias`, `[N, C_out, H_out, W_out]`, for `x` `[N, C_in, H, W]`,
+/// `w` `[C_out, C_in, kh, kw]` and `bias` `[C_out]` (row-major). A 1x1 kernel without
+/// padding takes one GEMM per batch item, straight from `x`.
+pub fn forward(
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    d: ConvDims,
+) -> Result<Vec<f32>, ConvShapeError> {
+    d.check(&[
+        ("x", x.len(), d.x_len()),
+        ("weight", w.len(), d.w_len()),
+        ("bias", bias.len(), d.c_out),
+    ])?;
+    if is_pointwise(&d) {
+        return Ok(pointwise(x, w, bias, d));
+    }
+    let xp = padded_channels_last(x, &d);
+    let wk = kernel_rows(w, &d);
+    Ok(shifted(&xp, &wk, bias, &d))
+}
+
+/// The output `[nb, C_out, P]` of a block from its pixel-major product `out` (entry
+/// `(r, co)` at `co * rows + r`), whose item `b` starts at row `b * item_rows` and whose
+/// output row `oy` starts `oy * row_stride` rows later.
+fn scatter(
+    y: &mut [f32],
+    out: &[f32],
+    rows: usize,
+    item_rows: usize,
+    row_stride: usize,
+    d: &ConvDims,
+) {
+    let (wo, p) = (d.w_out(), d.p());
+    for (b, y) in y.chunks_mut(d.c_out * p).enumerate() {
+        for (co, dst) in y.chunks_mut(p).enumerate() {
+            let src = &out[co * rows + b * item_rows..];
+            for (oy, row) in dst.chunks_mut(wo).enumerate() {
+                row.copy_from_slice(&src[oy * row_stride..][..wo]);
+            }
+        }
+    }
+}
+
+/// `out` (`rows x C_out`, entry `(r, co)` at `co * rows + r`) filled with the bias.
+fn bias_columns(bias: &[f32], rows: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; bias.len() * rows];
+    for (col, &b) in out.chunks_mut(rows).zip(bias) {
+        col.fill(b);
+    }
+    out
+}
+
+/// The shifted GEMMs on the padded input `xp` and the kernel rows `wk`.
+fn shifted(xp: &[f32], wk: &[f32], bias: &[f32], d: &ConvDims) -> Vec<f32> {
+    let wp = d.w + 2 * d.pw;
+    let img = (d.h + 2 * d.ph) * wp;
+    let (ho, wo, p) = (d.h_out(), d.w_out(), d.p());
+    let nb = block_items(d.n, img);
+    let threads = d.n.div_ceil(nb) < 2;
+    let k = d.kw * d.c_in;
+    let mut y = vec![0.0f32; d.y_len()];
+    y.par_chunks_mut(nb * d.c_out * p)
+        .enumerate()
+        .for_each(|(i, y)| {
+            let nbi = y.len() / (d.c_out * p);
+            let q0 = i * nb * img;
+            // padded pixels from the block's first output pixel to its last
+            let rows = (nbi - 1) * img + (ho - 1) * wp + wo;
+            let mut out = bias_columns(bias, rows);
+            for (ky, wk) in wk.chunks(k * d.c_out).enumerate() {
+                let lhs = Mat {
+                    data: &xp[(q0 + ky * wp) * d.c_in..],
+                    rs: d.c_in,
+                    cs: 1,
+                };
+                let rhs = Mat {
+                    data: wk,
+                    rs: d.c_out,
+                    cs: 1,
+                };
+                gemm_strided(
+                    &mut out,
+                    (1, rows),
+                    true,
+                    lhs,
+                    rhs,
+                    (rows, d.c_out, k),
+                    threads,
+                );
+            }
+            scatter(y, &out, rows, img, wp, d);
+        });
+    y
+}
+
+/// `x` `[N, C_in, H, W]` zero-padded to `[N, H_p, W_p, C_in]`.
+fn padded_channels_last(x: &[f32], d: &ConvDims) -> Vec<f32> {
+    let (hp, wp) = (d.h + 2 * d.ph, d.w + 2 * d.pw);
+    let img = hp * wp;
+    let mut xp = vec![0.0f32; d.n * img * d.c_in];
+    xp.par_chunks_mut(img * d.c_in)
+        .zip(x.par_chunks(d.c_in * d.h * d.w))
+        .for_each(|(xp, x)| {
+            for (ci, plane) in x.chunks(d.h * d.w).enumerate() {
+                for (iy, row) in plane.chunks(d.w).enumerate() {
+                    let start = ((iy + d.ph) * wp + d.pw) * d.c_in + ci;
+                    for (ix, &v) in row.iter().enumerate() {
+                        xp[start + ix * d.c_in] = v;
+                    }
+                }
+            }
+        });
+    xp
+}
+
+/// The weight as `kh` matrices `[kw C_in, C_out]` (row-major), one per kernel row: entry
+/// `(kx C_in + ci, co)` of matrix `ky` is `w[co, ci, ky, kx]`.
+fn kernel_rows(w: &[f32], d: &ConvDims) -> Vec<f32> {
+    let mut wk = vec![0.0f32; d.kh * d.kw * d.c_in * d.c_out];
+    for co in 0..d.c_out {
+        for ci in 0..d.c_in {
+            for ky in 0..d.kh {
+                for kx in 0..d.kw {
+                    let src = ((co * d.c_in + ci) * d.kh + ky) * d.kw + kx;
+                    let dst = ((ky * d.kw + kx) * d.c_in + ci) * d.c_out + co;
+                    wk[dst] = w[src];
+                }
+            }
+        }
+    }
+    wk
+}
+
+/// The 1x1 convolution without padding: `y[b] = bias + W x[b]` with `W` `[C_out, C_in]` and
+/// `x[b]` `[C_in, H W]`, written in place.
+fn pointwise(x: &[f32], w: &[f32], bias: &[f32], d: ConvDims) -> Vec<f32> {
+    let p = d.p();
+    let mut y = vec![0.0f32; d.y_len()];
+    let threads = d.n < 2;
+    y.par_chunks_mut(d.c_out * p)
+        .zip(x.par_chunks(d.c_in * p))
+        .for_each(|(y, x)| {
+            for (co, row) in y.chunks_mut(p).enumerate() {
+                row.fill(bias[co]);
+            }
+            let lhs = Mat {
+                data: w,
+                rs: d.c_in,
+                cs: 1,
+            };
+            let rhs = Mat {
+                data: x,
+                rs: p,
+                cs: 1,
+            };
+            gemm_strided(y, (p, 1), true, lhs, rhs, (d.c_out, p, d.c_in), threads);
+        });
+    y
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Direct sum over the kernel in `f64`: the definition of the convolution, with the sum
+    /// of the terms' magnitudes.
+    fn naive(x: &[f32], w: &[f32], b: &[f32], d: ConvDims) -> Vec<(f64, f64)> {
+        let (ho, wo) = (d.h_out(), d.w_out());
+        let mut y = vec![(0.0f64, 0.0f64); d.y_len()];
+        for n in 0..d.n {
+            for co in 0..d.c_out {
+                for oy in 0..ho {
+                    for ox in 0..wo {
+                        let mut s = b[co] as f64;
+                        let mut a = s.abs();
+                        for ci in 0..d.c_in {
+                            for ky in 0..d.kh {
+                                for kx in 0..d.kw {
+                                    let iy = (oy + ky) as isize - d.ph as isize;
+                                    let ix = (ox + kx) as isize - d.pw as isize;
+                                    if iy < 0 || ix < 0 || iy >= d.h as isize || ix >= d.w as isize
+                                    {
+                                        continue;
+                                    }
+                                    let xv = x[((n * d.c_in + ci) * d.h + iy as usize) * d.w
+                                        + ix as usize];
+                                    let wv = w[((co * d.c_in + ci) * d.kh + ky) * d.kw + kx];
+                                    s += xv as f64 * wv as f64;
+                                    a += (xv as f64 * wv as f64).abs();
+                                }
+                            }
+                        }
+                        y[((n * d.c_out + co) * ho + oy) * wo + ox] = (s, a);
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    fn data(len: usize, seed: f32) -> Vec<f32> {
+        (0..len)
+            .map(|i| ((i as f32 + seed) * 0.731).sin())
+            .collect()
+    }
+
+    #[test]
+    fn forward_matches_the_definition() {
+        for (n, c_in, c_out, h, w, kh, kw, ph, pw) in [
+            (1, 1, 1, 1, 1, 1, 1, 0, 0),
+            (3, 2, 5, 5, 7, 3, 3, 1, 1),
+            (2, 3, 4, 4, 3, 3, 3, 0, 0),
+            (40, 2, 3, 3, 5, 3, 3, 1, 1),
+            (2, 4, 2, 6, 5, 1, 1, 0, 0),
+            (5, 3, 2, 4, 6, 3, 1, 1, 0),
+            (9, 7, 6, 2, 2, 3, 3, 1, 1),
+        ] {
+            let d = ConvDims {
+                n,
+                c_in,
+                h,
+                w,
+                c_out,
+                kh,
+                kw,
+                ph,
+                pw,
+            };
+            let (x, wt, b) = (data(d.x_len(), 0.0), data(d.w_len(), 1.0), data(c_out, 2.0));
+            let want = naive(&x, &wt, &b, d);
+            // a sum of K + 1 terms in f32, any order: |error| <= (K + 1) eps sum |terms|
+            let gamma = (d.k() + 1) as f64 * f32::EPSILON as f64;
+            let got = forward(&x, &wt, &b, d).unwrap();
+            for (g, (e, a)) in got.iter().zip(&want) {
+                assert!((*g as f64 - e).abs() <= gamma * a, "{d:?}: {g} vs {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_follow_the_shapes() {
+        assert_eq!(block_items(16, 34 * 34), 2);
+        assert_eq!(block_items(16, 6 * 6), 4);
+        assert_eq!(block_items(1, 6 * 6), 1);
+        assert_eq!(block_items(3, 100_000), 1);
+    }
+}
