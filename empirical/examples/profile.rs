@@ -6,7 +6,7 @@
 //!     cargo run --release -p empirical --example profile -- --preset paper --reps 3
 //!
 //! Options: `--preset cpu|paper|all` (default all), `--batch N` (16), `--reps N` (5; the
-//! median is printed), `--convs` (only the 3x3 convolution's forward at every resolution). Times are wall-clock milliseconds on the burn-flex backend.
+//! median is printed), `--convs` (only the convolution's kernels at every resolution). Times are wall-clock milliseconds on the burn-flex backend.
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
@@ -337,7 +337,9 @@ fn ops_table(shape: [usize; 4], act: Act, reps: usize) {
 
 /// The convolution's inference forward (c -> c, 3x3 with padding 1 or 1x1) at every
 /// resolution of the two presets: burn's `conv2d` against the fused entry point (which picks
-/// one of the two) and the shifted-GEMM kernel alone, with the rate in GFLOP/s.
+/// one of the two) and the shifted-GEMM kernel alone, with the rate in GFLOP/s; then the
+/// backward kernels (im2col against the shifted weight gradient, and the choice that
+/// `kernel::backward` makes).
 fn conv_table(batch: usize, reps: usize) {
     let device = Default::default();
     let mut rng = ChaCha8Rng::seed_from_u64(6);
@@ -353,6 +355,7 @@ fn conv_table(batch: usize, reps: usize) {
         (128, 16),
         (256, 8),
     ];
+    let mut backward = Vec::new();
     for (k, (c, s)) in cases
         .iter()
         .map(|&cs| (3, cs))
@@ -387,7 +390,7 @@ fn conv_table(batch: usize, reps: usize) {
             pw: k / 2,
         };
         let alone = time_ms(reps, || {
-            let _ = ops::conv::forward::forward(&xs, &ws, &bs, d);
+            let _ = ops::conv::shifted::forward(&xs, &ws, &bs, d);
         });
         let cell = |ms: f64| format!("{ms:.2} ({:.0})", flop / ms / 1e6);
         println!(
@@ -396,6 +399,42 @@ fn conv_table(batch: usize, reps: usize) {
             cell(alone),
             cell(fused),
             burn / fused
+        );
+        let dy: Vec<f32> = (0..d.y_len()).map(|i| (i as f32 * 0.37).sin()).collect();
+        let only = |x, weight| ops::conv::Wanted {
+            x,
+            weight,
+            bias: false,
+        };
+        let columns = |wanted| {
+            time_ms(reps, || {
+                let _ = ops::conv::kernel::backward_columns(&xs, &ws, &dy, d, wanted);
+            })
+        };
+        backward.push((
+            format!("{k}x{k} | [{batch}, {c}, {s}, {s}]"),
+            [
+                columns(only(true, false)),
+                columns(only(false, true)),
+                time_ms(reps, || {
+                    let _ = ops::conv::shifted::weight_grad(&xs, &dy, d);
+                }),
+                columns(only(true, true)),
+                time_ms(reps, || {
+                    let _ = ops::conv::kernel::backward(&xs, &ws, &dy, d, only(true, true));
+                }),
+            ],
+        ));
+    }
+    println!("\n### conv backward kernels, batch {batch} (ms, median of {reps})\n");
+    println!(
+        "| kernel | input | dx im2col | dW im2col | dW shifted | both im2col | both, chosen |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for (name, t) in backward {
+        println!(
+            "| {name} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            t[0], t[1], t[2], t[3], t[4]
         );
     }
 }

@@ -1,12 +1,12 @@
-//! Native [`FusedConv`] for burn-flex: the forward of [`super::forward`] (where
-//! [`super::forward::preferred`]) and the backward of [`super::kernel`] on contiguous `f32`
+//! Native [`FusedConv`] for burn-flex: the forward of [`super::shifted`] (where
+//! [`super::shifted::preferred`]) and the backward of [`super::kernel`] on contiguous `f32`
 //! buffers. Other dtypes and shapes take burn's ops.
 use burn::tensor::{Shape, TensorMetadata};
 use burn_flex::{Flex, FlexTensor};
 
 use super::super::flex::{contiguous_f32, slice, tensor};
-use super::forward;
 use super::kernel::{self, ConvDims, Wanted};
+use super::shifted;
 use super::{Conv2dSpec, FusedConv};
 
 /// The sizes of a convolution of `x` with `w`, `None` unless both are 4-D.
@@ -32,13 +32,13 @@ fn forward_kernel(
     bias: &FlexTensor,
     spec: Conv2dSpec,
 ) -> Option<FlexTensor> {
-    let d = dims(&x.shape(), &w.shape(), spec).filter(forward::preferred)?;
+    let d = dims(&x.shape(), &w.shape(), spec).filter(shifted::preferred)?;
     let (x, w, bias) = (
         contiguous_f32(x)?,
         contiguous_f32(w)?,
         contiguous_f32(bias)?,
     );
-    let y = forward::forward(slice(&x), slice(&w), slice(&bias), d).ok()?;
+    let y = shifted::forward(slice(&x), slice(&w), slice(&bias), d).ok()?;
     Some(tensor(y, Shape::new([d.n, d.c_out, d.h_out(), d.w_out()])))
 }
 

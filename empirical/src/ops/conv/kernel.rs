@@ -1,6 +1,6 @@
 //! Backward slice kernels of the 2-D convolution (stride 1, dilation 1, one group, zero
-//! padding) on contiguous row-major `f32` buffers, by im2col and GEMM (the forward is
-//! [`super::forward`]).
+//! padding) on contiguous row-major `f32` buffers, by im2col and GEMM, or by the shifted
+//! GEMMs of [`super::shifted`] where those are faster (which also has the forward).
 //!
 //! With `x` `[N, C_in, H, W]`, `w` `[C_out, C_in, kh, kw]` read as the matrix `W`
 //! `[C_out, K]`, `K = C_in kh kw`, and `P = H_out W_out` output pixels
@@ -19,6 +19,8 @@
 //! added in block order, so results do not depend on the number of threads. The products are
 //! the `gemm` crate's (the GEMM that burn-flex uses).
 use rayon::prelude::*;
+
+use super::shifted;
 
 /// Columns (batch items x output pixels) per block: enough for an efficient GEMM, small enough
 /// that a block's column buffer stays in cache and that large images give one block per item.
@@ -321,10 +323,42 @@ pub struct Wanted {
     pub bias: bool,
 }
 
-/// Gradients `(dx, dw, db)` of [`forward`] for the output gradient `dy`; `None` for those not
-/// [`Wanted`].
+/// Gradients `(dx, dw, db)` of the convolution for the output gradient `dy`; `None` for those
+/// not [`Wanted`]. `dW` of a kernel larger than 1x1 by the shifted GEMMs of
+/// [`shifted::weight_grad`] where [`shifted::shifts`], everything else by im2col and GEMM
+/// (measured with the `profile` example's `--convs` table: the shifted `dW` is faster at 16 x 16
+/// and above, `dx` is faster by im2col at every U-Net shape).
 #[allow(clippy::type_complexity)]
 pub fn backward(
+    x: &[f32],
+    w: &[f32],
+    dy: &[f32],
+    d: ConvDims,
+    wanted: Wanted,
+) -> Result<(Option<Vec<f32>>, Option<Vec<f32>>, Option<Vec<f32>>), ConvShapeError> {
+    d.check(&[
+        ("x", x.len(), d.x_len()),
+        ("weight", w.len(), d.w_len()),
+        ("grad", dy.len(), d.y_len()),
+    ])?;
+    let shift_w = wanted.weight && !identity_columns(&d) && shifted::shifts(&d);
+    let rest = Wanted {
+        weight: wanted.weight && !shift_w,
+        ..wanted
+    };
+    let (dx, dw, db) = backward_columns(x, w, dy, d, rest)?;
+    let dw = if shift_w {
+        Some(shifted::weight_grad(x, dy, d)?)
+    } else {
+        dw
+    };
+    Ok((dx, dw, db))
+}
+
+/// [`backward`] by im2col and GEMM for all that is `wanted` (one column matrix per block for
+/// `dx` and `dW`).
+#[allow(clippy::type_complexity)]
+pub fn backward_columns(
     x: &[f32],
     w: &[f32],
     dy: &[f32],

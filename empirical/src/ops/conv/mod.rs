@@ -9,15 +9,15 @@
 //! [`FusedConv`] is the backend extension, mirroring [`super::FusedOps`]: its default methods
 //! are burn's own `conv2d` and its backward (`conv2d_x_backward`, `conv2d_weight_backward`),
 //! so any backend can implement it by falling back. burn-flex implements it natively with
-//! [`forward`] (shifted GEMMs on a padded channels-last copy) and [`kernel`] (the backward),
+//! [`shifted`] (shifted GEMMs on a padded channels-last copy) and [`kernel`] (the backward),
 //! and `Autodiff<B>` over any `B: FusedConv` records one node whose backward calls
 //! [`FusedConv::conv_bias_backward`]. [`conv2d_bias`] is the entry point for generic model
 //! code: fused on burn-flex, with or without autodiff, unless [`super::switch`] is off;
 //! burn's `conv2d` on every other backend and shape.
 mod autodiff;
 mod flex;
-pub mod forward;
 pub mod kernel;
+pub mod shifted;
 
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::Backend;
@@ -143,8 +143,8 @@ fn applies(x: [usize; 4], w: [usize; 4], b: [usize; 1], spec: Conv2dSpec) -> boo
 
 /// Convolution of `x` `[N, C_in, H, W]` with `weight` `[C_out, C_in, kh, kw]` plus `bias`
 /// `[C_out]`, stride 1, zero padding `spec.padding`. On burn-flex (with the switch and
-/// [`with_conv_fused`] on) the kernel of [`forward`], under autodiff one node with the im2col +
-/// GEMM backward of [`kernel`]; burn's `conv2d` (with its own backward) on every other backend.
+/// [`with_conv_fused`] on) the forward of [`shifted`], under autodiff one node with the backward of
+/// [`kernel`]; burn's `conv2d` (with its own backward) on every other backend.
 pub fn conv2d_bias<B: Backend>(
     x: Tensor<B, 4>,
     weight: Tensor<B, 4>,

@@ -1,5 +1,6 @@
-//! Forward kernel of the 2-D convolution with bias (stride 1, dilation 1, one group, zero
-//! padding) by shifted GEMMs on a padded channels-last copy of the input: no column matrix.
+//! The 2-D convolution with bias (stride 1, dilation 1, one group, zero padding) by shifted
+//! GEMMs on a padded channels-last copy of the input: no column matrix. Forward, and the
+//! weight gradient, a GEMM of the same kind.
 //!
 //! Pad the input to `H_p = H + 2 ph`, `W_p = W + 2 pw` and store it channels-last,
 //! `x_p[q, ci]` with the padded pixel `q = (b H_p + iy) W_p + ix`. An output pixel
@@ -16,10 +17,16 @@
 //! `(W_p - W_out) / W_p` of a row and the rows between images, are computed and dropped).
 //! A 1x1 kernel without padding needs no copy: `Y[b] = bias + W x[b]`, one GEMM per item.
 //!
+//! The weight gradient for the output gradient `dY` ([`weight_grad`]): with `dY` placed on the
+//! padded grid (`dY_p[q, co]`, zero on the padding pixels), kernel row `ky` is one GEMM over
+//! the pixels, `dW_ky[(kx, ci), co] = sum over q of x_p[q + ky W_p + kx, ci] dY_p[q, co]`.
+//! (The input gradient, the convolution of `dY` with the flipped kernel, is faster by
+//! im2col and GEMM at the U-Net's shapes: see [`super::kernel`].)
+//!
 //! The batch is cut into blocks of whole images fixed by the shapes alone; blocks run in
-//! parallel (rayon), so results do not depend on the number of threads. Each output entry is
-//! `bias` plus `kh` GEMM sums in a fixed order, the same sums as the convolution's definition
-//! up to `f32` rounding.
+//! parallel (rayon), and the blocks' partial weight gradients are added in block order, so
+//! results do not depend on the number of threads. Each output entry is a fixed sequence of
+//! GEMM sums, the same sums as the definition up to `f32` rounding.
 use rayon::prelude::*;
 
 use super::kernel::{gemm_strided, ConvDims, ConvShapeError, Mat};
@@ -39,13 +46,95 @@ fn block_items(n: usize, img: usize) -> usize {
         .max(1)
 }
 
-/// Whether [`forward`] is expected to beat burn-flex's `conv2d` (im2col + GEMM) at these
-/// sizes: for a 1x1 kernel without padding, and where the padded grid adds at most 30 %
-/// to the output pixels (large images; measured with the `profile` example's `--convs` table,
-/// where small images with many channels are faster in burn-flex).
-pub fn preferred(d: &ConvDims) -> bool {
+/// Whether the padded grid adds at most 30 % to the output pixels (large images), where the
+/// shifted GEMMs beat im2col + GEMM (measured with the `profile` example's `--convs` table;
+/// small images with many channels are faster by im2col).
+pub fn shifts(d: &ConvDims) -> bool {
     let padded = (d.h + 2 * d.ph) * (d.w + 2 * d.pw);
-    is_pointwise(d) || 10 * padded <= 13 * d.p()
+    10 * padded <= 13 * d.p()
+}
+
+/// Whether [`forward`] is expected to beat burn-flex's `conv2d` (im2col + GEMM) at these
+/// sizes: for a 1x1 kernel without padding, and where [`shifts`].
+pub fn preferred(d: &ConvDims) -> bool {
+    is_pointwise(d) || shifts(d)
+}
+
+/// Weight gradient `dW` `[C_out, C_in, kh, kw]` of [`forward`] for the output gradient `dy`:
+/// `kh` GEMMs per block over its padded pixels (see the module docs), the blocks' parts added
+/// in block order.
+pub fn weight_grad(x: &[f32], dy: &[f32], d: ConvDims) -> Result<Vec<f32>, ConvShapeError> {
+    d.check(&[("x", x.len(), d.x_len()), ("grad", dy.len(), d.y_len())])?;
+    let wp = d.w + 2 * d.pw;
+    let img = (d.h + 2 * d.ph) * wp;
+    let (ho, wo, p) = (d.h_out(), d.w_out(), d.p());
+    let xp = padded_channels_last(x, &d);
+    let nb = block_items(d.n, img);
+    let blocks = d.n.div_ceil(nb);
+    let threads = blocks < 2;
+    let m = d.kw * d.c_in;
+    let parts: Vec<Vec<f32>> = (0..blocks)
+        .into_par_iter()
+        .map(|i| {
+            let nbi = nb.min(d.n - i * nb);
+            let q0 = i * nb * img;
+            let rows = (nbi - 1) * img + (ho - 1) * wp + wo;
+            // dY_p of the block, entry (r, co) at co * rows + r, zero on the padding pixels
+            let mut dyp = vec![0.0f32; d.c_out * rows];
+            let dy = &dy[i * nb * d.c_out * p..][..nbi * d.c_out * p];
+            for (b, dy) in dy.chunks(d.c_out * p).enumerate() {
+                for (co, src) in dy.chunks(p).enumerate() {
+                    let dst = &mut dyp[co * rows + b * img..];
+                    for (oy, row) in src.chunks(wo).enumerate() {
+                        dst[oy * wp..][..wo].copy_from_slice(row);
+                    }
+                }
+            }
+            let mut part = vec![0.0f32; d.kh * m * d.c_out];
+            for (ky, dst) in part.chunks_mut(m * d.c_out).enumerate() {
+                let lhs = Mat {
+                    data: &xp[(q0 + ky * wp) * d.c_in..],
+                    rs: 1,
+                    cs: d.c_in,
+                };
+                let rhs = Mat {
+                    data: &dyp,
+                    rs: 1,
+                    cs: rows,
+                };
+                gemm_strided(
+                    dst,
+                    (d.c_out, 1),
+                    false,
+                    lhs,
+                    rhs,
+                    (m, d.c_out, rows),
+                    threads,
+                );
+            }
+            part
+        })
+        .collect();
+    let mut parts = parts.into_iter();
+    let mut acc = parts.next().unwrap_or_default();
+    for part in parts {
+        for (a, v) in acc.iter_mut().zip(&part) {
+            *a += v;
+        }
+    }
+    // from the kernel-row layout ((ky kw + kx) C_in + ci, co) to [co, ci, ky, kx]
+    let mut dw = vec![0.0f32; d.w_len()];
+    for co in 0..d.c_out {
+        for ci in 0..d.c_in {
+            for ky in 0..d.kh {
+                for kx in 0..d.kw {
+                    dw[((co * d.c_in + ci) * d.kh + ky) * d.kw + kx] =
+                        acc[((ky * d.kw + kx) * d.c_in + ci) * d.c_out + co];
+                }
+            }
+        }
+    }
+    Ok(dw)
 }
 
 /// A 1x1 kernel without padding.
@@ -289,6 +378,57 @@ mod tests {
             let got = forward(&x, &wt, &b, d).unwrap();
             for (g, (e, a)) in got.iter().zip(&want) {
                 assert!((*g as f64 - e).abs() <= gamma * a, "{d:?}: {g} vs {e}");
+            }
+        }
+    }
+
+    /// `<y(w), g>` as a function of `w` has the gradient `weight_grad(g)`: checked against the
+    /// definition, since the convolution is linear in `w` (`dw[i] = <y(e_i), g>` for the unit
+    /// vector `e_i`).
+    #[test]
+    fn weight_grad_is_the_adjoint_of_the_forward() {
+        for (n, c_in, c_out, h, w, kh, kw, ph, pw) in [
+            (3, 2, 5, 5, 7, 3, 3, 1, 1),
+            (2, 3, 4, 4, 3, 3, 3, 0, 0),
+            (5, 3, 2, 4, 6, 3, 1, 1, 0),
+            (2, 4, 3, 3, 5, 1, 1, 0, 0),
+        ] {
+            let d = ConvDims {
+                n,
+                c_in,
+                h,
+                w,
+                c_out,
+                kh,
+                kw,
+                ph,
+                pw,
+            };
+            let (x, wt, g) = (
+                data(d.x_len(), 0.0),
+                data(d.w_len(), 1.0),
+                data(d.y_len(), 2.0),
+            );
+            let zero = vec![0.0f32; c_out];
+            // <conv(u, v), g> in f64 with the sum of the terms' sizes
+            let pairing = |u: &[f32], v: &[f32]| {
+                naive(u, v, &zero, d)
+                    .iter()
+                    .zip(&g)
+                    .fold((0.0, 0.0), |(s, a), ((y, t), &gi)| {
+                        (s + y * gi as f64, a + t * (gi as f64).abs())
+                    })
+            };
+            let gamma = (d.k() + d.n * d.p() + 1) as f64 * f32::EPSILON as f64;
+            let dw = weight_grad(&x, &g, d).unwrap();
+            for (i, &got) in dw.iter().enumerate() {
+                let mut e = vec![0.0f32; d.w_len()];
+                e[i] = 1.0;
+                let (want, size) = pairing(&x, &e);
+                assert!(
+                    (got as f64 - want).abs() <= gamma * size,
+                    "{d:?} dw[{i}]: {got} vs {want}"
+                );
             }
         }
     }
