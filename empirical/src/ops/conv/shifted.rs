@@ -1,27 +1,32 @@
 //! The 2-D convolution with bias (stride 1, dilation 1, one group, zero padding) by shifted
-//! GEMMs on a padded channels-last copy of the input: no column matrix. Forward, and the
-//! weight gradient, a GEMM of the same kind.
+//! GEMMs on a padded copy of the input: no column matrix. Forward, and the weight gradient, a
+//! GEMM of the same kind.
 //!
-//! Pad the input to `H_p = H + 2 ph`, `W_p = W + 2 pw` and store it channels-last,
-//! `x_p[q, ci]` with the padded pixel `q = (b H_p + iy) W_p + ix`. An output pixel
-//! `(b, oy, ox)` sits at `q = (b H_p + oy) W_p + ox` of the same grid, and the input it reads at
-//! the tap `(ky, kx)` is `q + ky W_p + kx`. For one kernel row `ky` the taps `kx` and the
-//! channels `ci` are contiguous in `x_p`: `x_p[q + ky W_p + kx, ci]` is entry
-//! `(q + ky W_p) C_in + kx C_in + ci`. So the kernel row is one GEMM with `K = kw C_in`,
+//! Pad the input to `H_p = H + 2 ph`, `W_p = W + 2 pw`; number the padded pixels of the batch
+//! `q = (b H_p + iy) W_p + ix`. An output pixel `(b, oy, ox)` sits at
+//! `q = (b H_p + oy) W_p + ox` of the same grid, and the input it reads at the tap `(ky, kx)`
+//! is `q + ky W_p + kx`: a shift, the same for every pixel.
 //!
-//! `Y_p[q, co] += sum over (kx, ci) of x_p[q + ky W_p + kx, ci] w[co, ci, ky, kx]`,
+//! * Forward ([`forward`]): with the padded input channels-first, `x_p[ci, q]`, each tap is one
+//!   GEMM `Y_p[q, co] += sum over ci of x_p[ci, q + ky W_p + kx] w[co, ci, ky, kx]`, whose left
+//!   factor is a column-major view of `x_p` (column stride `N H_p W_p`) and whose right factor
+//!   a strided view of `w` — `kh kw` GEMMs in all, starting from `Y_p = bias`. `Y_p` covers the
+//!   whole padded grid; the pixels with `oy < H_out`, `ox < W_out` are the output
+//!   `[N, C_out, H_out, W_out]` (the others, `(W_p - W_out) / W_p` of a row and the rows between
+//!   images, are computed and dropped). A 1x1 kernel without padding needs no copy:
+//!   `Y[b] = bias + W x[b]`, one GEMM per item.
+//! * Weight gradient for the output gradient `dY` ([`weight_grad`]): with the padded input
+//!   channels-last, `x_p[q, ci]`, the taps `kx` and the channels `ci` of one kernel row `ky`
+//!   are contiguous (`x_p[q + ky W_p + kx, ci]` is entry `(q + ky W_p) C_in + kx C_in + ci`),
+//!   and with `dY` placed on the padded grid (`dY_p[q, co]`, zero on the padding pixels) the
+//!   kernel row is one GEMM over the pixels,
+//!   `dW_ky[(kx, ci), co] = sum over q of x_p[q + ky W_p + kx, ci] dY_p[q, co]`.
 //!
-//! whose left factor is a strided view of `x_p` (row stride `C_in`, column stride 1) — `kh`
-//! GEMMs in all, starting from `Y_p = bias`. `Y_p` covers the whole padded grid; the pixels
-//! with `oy < H_out`, `ox < W_out` are the output `[N, C_out, H_out, W_out]` (the others,
-//! `(W_p - W_out) / W_p` of a row and the rows between images, are computed and dropped).
-//! A 1x1 kernel without padding needs no copy: `Y[b] = bias + W x[b]`, one GEMM per item.
-//!
-//! The weight gradient for the output gradient `dY` ([`weight_grad`]): with `dY` placed on the
-//! padded grid (`dY_p[q, co]`, zero on the padding pixels), kernel row `ky` is one GEMM over
-//! the pixels, `dW_ky[(kx, ci), co] = sum over q of x_p[q + ky W_p + kx, ci] dY_p[q, co]`.
-//! (The input gradient, the convolution of `dY` with the flipped kernel, is faster by
-//! im2col and GEMM at the U-Net's shapes: see [`super::kernel`].)
+//! Which layout serves which product was measured (the `profile` example's `--convs` tables):
+//! per tap on the channels-first copy is 1.3-1.5x faster for the forward than per kernel row
+//! on the channels-last one, which in turn is faster for the weight gradient from 64 channels
+//! on. The input gradient, the convolution of `dY` with the flipped kernel, is faster by
+//! im2col and GEMM at the U-Net's shapes (see [`super::kernel`]).
 //!
 //! The batch is cut into blocks of whole images fixed by the shapes alone; blocks run in
 //! parallel (rayon), and the blocks' partial weight gradients are added in block order, so
@@ -159,9 +164,70 @@ pub fn forward(
     if is_pointwise(&d) {
         return Ok(pointwise(x, w, bias, d));
     }
-    let xp = padded_channels_last(x, &d);
-    let wk = kernel_rows(w, &d);
-    Ok(shifted(&xp, &wk, bias, &d))
+    Ok(shifted(&padded_channels_first(x, &d), w, bias, &d))
+}
+
+/// `x` `[N, C_in, H, W]` zero-padded to `[C_in, N, H_p, W_p]`.
+fn padded_channels_first(x: &[f32], d: &ConvDims) -> Vec<f32> {
+    let (hp, wp) = (d.h + 2 * d.ph, d.w + 2 * d.pw);
+    let img = hp * wp;
+    let mut xp = vec![0.0f32; d.c_in * d.n * img];
+    xp.par_chunks_mut(d.n * img)
+        .enumerate()
+        .for_each(|(ci, xp)| {
+            for (b, xp) in xp.chunks_mut(img).enumerate() {
+                let plane = &x[(b * d.c_in + ci) * d.h * d.w..][..d.h * d.w];
+                for (iy, row) in plane.chunks(d.w).enumerate() {
+                    xp[(iy + d.ph) * wp + d.pw..][..d.w].copy_from_slice(row);
+                }
+            }
+        });
+    xp
+}
+
+/// The forward's GEMMs, one per tap, on the channels-first padded input `xp`.
+fn shifted(xp: &[f32], w: &[f32], bias: &[f32], d: &ConvDims) -> Vec<f32> {
+    let wp = d.w + 2 * d.pw;
+    let img = (d.h + 2 * d.ph) * wp;
+    let (ho, wo, p) = (d.h_out(), d.w_out(), d.p());
+    let nb = block_items(d.n, img);
+    let threads = d.n.div_ceil(nb) < 2;
+    let plane = d.n * img;
+    let taps = d.kh * d.kw;
+    let mut y = vec![0.0f32; d.y_len()];
+    y.par_chunks_mut(nb * d.c_out * p)
+        .enumerate()
+        .for_each(|(i, y)| {
+            let nbi = y.len() / (d.c_out * p);
+            let q0 = i * nb * img;
+            let rows = (nbi - 1) * img + (ho - 1) * wp + wo;
+            let mut out = bias_columns(bias, rows);
+            for ky in 0..d.kh {
+                for kx in 0..d.kw {
+                    let lhs = Mat {
+                        data: &xp[q0 + ky * wp + kx..],
+                        rs: 1,
+                        cs: plane,
+                    };
+                    let rhs = Mat {
+                        data: &w[ky * d.kw + kx..],
+                        rs: taps,
+                        cs: d.c_in * taps,
+                    };
+                    gemm_strided(
+                        &mut out,
+                        (1, rows),
+                        true,
+                        lhs,
+                        rhs,
+                        (rows, d.c_out, d.c_in),
+                        threads,
+                    );
+                }
+            }
+            scatter(y, &out, rows, img, wp, d);
+        });
+    y
 }
 
 /// The output `[nb, C_out, P]` of a block from its pixel-major product `out` (entry
@@ -195,49 +261,6 @@ fn bias_columns(bias: &[f32], rows: usize) -> Vec<f32> {
     out
 }
 
-/// The shifted GEMMs on the padded input `xp` and the kernel rows `wk`.
-fn shifted(xp: &[f32], wk: &[f32], bias: &[f32], d: &ConvDims) -> Vec<f32> {
-    let wp = d.w + 2 * d.pw;
-    let img = (d.h + 2 * d.ph) * wp;
-    let (ho, wo, p) = (d.h_out(), d.w_out(), d.p());
-    let nb = block_items(d.n, img);
-    let threads = d.n.div_ceil(nb) < 2;
-    let k = d.kw * d.c_in;
-    let mut y = vec![0.0f32; d.y_len()];
-    y.par_chunks_mut(nb * d.c_out * p)
-        .enumerate()
-        .for_each(|(i, y)| {
-            let nbi = y.len() / (d.c_out * p);
-            let q0 = i * nb * img;
-            // padded pixels from the block's first output pixel to its last
-            let rows = (nbi - 1) * img + (ho - 1) * wp + wo;
-            let mut out = bias_columns(bias, rows);
-            for (ky, wk) in wk.chunks(k * d.c_out).enumerate() {
-                let lhs = Mat {
-                    data: &xp[(q0 + ky * wp) * d.c_in..],
-                    rs: d.c_in,
-                    cs: 1,
-                };
-                let rhs = Mat {
-                    data: wk,
-                    rs: d.c_out,
-                    cs: 1,
-                };
-                gemm_strided(
-                    &mut out,
-                    (1, rows),
-                    true,
-                    lhs,
-                    rhs,
-                    (rows, d.c_out, k),
-                    threads,
-                );
-            }
-            scatter(y, &out, rows, img, wp, d);
-        });
-    y
-}
-
 /// `x` `[N, C_in, H, W]` zero-padded to `[N, H_p, W_p, C_in]`.
 fn padded_channels_last(x: &[f32], d: &ConvDims) -> Vec<f32> {
     let (hp, wp) = (d.h + 2 * d.ph, d.w + 2 * d.pw);
@@ -256,24 +279,6 @@ fn padded_channels_last(x: &[f32], d: &ConvDims) -> Vec<f32> {
             }
         });
     xp
-}
-
-/// The weight as `kh` matrices `[kw C_in, C_out]` (row-major), one per kernel row: entry
-/// `(kx C_in + ci, co)` of matrix `ky` is `w[co, ci, ky, kx]`.
-fn kernel_rows(w: &[f32], d: &ConvDims) -> Vec<f32> {
-    let mut wk = vec![0.0f32; d.kh * d.kw * d.c_in * d.c_out];
-    for co in 0..d.c_out {
-        for ci in 0..d.c_in {
-            for ky in 0..d.kh {
-                for kx in 0..d.kw {
-                    let src = ((co * d.c_in + ci) * d.kh + ky) * d.kw + kx;
-                    let dst = ((ky * d.kw + kx) * d.c_in + ci) * d.c_out + co;
-                    wk[dst] = w[src];
-                }
-            }
-        }
-    }
-    wk
 }
 
 /// The 1x1 convolution without padding: `y[b] = bias + W x[b]` with `W` `[C_out, C_in]` and
