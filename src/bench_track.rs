@@ -423,7 +423,8 @@ pub fn format_comparison(base: &Summary, cur: &Summary) -> String {
     out
 }
 
-fn git_commit() -> String {
+/// The current commit (short hash), `unknown` outside a git checkout.
+pub fn git_commit() -> String {
     Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
         .output()

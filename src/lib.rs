@@ -11,4 +11,5 @@ pub use bridge;
 pub use empirical_rules;
 pub use theory;
 
+pub mod anchor;
 pub mod bench_track;
