@@ -1,5 +1,5 @@
-"""Generated training sets score as the Figure 3 check of README.md says (2000 images, 32 px,
-per-coordinate trimming; rules/README.md "Measured", computed at n = 2000 with seed 0), within
+"""Generated training sets score as the "Measured" table of rules/README.md says (2000 images,
+32 px, per-coordinate trimming, computed at n = 2000 with seed 0), within
 margins that follow from sampling noise, measured on the data.
 
 The table is itself one draw of 2000 images, so a run on another seed differs from it by the
@@ -29,7 +29,7 @@ import hidden_rules as hr
 N = 2000
 SIGMAS = 4.0
 TABLE_DRAW = math.sqrt(2.0)  # the table is one more draw of N images
-# task: (invalid %, slope, R², Error), README.md "Figure 3 check", per-coordinate trimming
+# task: (invalid %, slope, R², Error), rules/README.md "Measured", per-coordinate trimming
 FIGURE3 = {
     "A": (0.55, 0.9994, 0.9999, 0.0013),
     "B": (2.10, 0.9518, 0.9922, 0.0557),

@@ -1,4 +1,4 @@
-"""The Python examples of README.md ("Score your own model from Python") and docs/python.md
+"""The Python examples of README.md ("Scoring your own model's samples") and docs/python.md
 ("Example: score a sampler's batches") run as printed."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def _python_block(path: Path, heading: str) -> str:
 @pytest.mark.parametrize(
     "doc, heading",
     [
-        ("README.md", "## Score your own model from Python"),
+        ("README.md", "## Scoring your own model's samples"),
         ("docs/python.md", "## Example: score a sampler's batches"),
     ],
 )
