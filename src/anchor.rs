@@ -5,7 +5,7 @@
 //! percent between runs; the ratio to the neighbouring anchor runs is what is reported.
 //!
 //! `bench-track anchor` records a [`Sitting`] (`benches/results/anchor.json`) and writes its
-//! table into README between [`BEGIN`] and [`END`]; a test renders the stored sitting again
+//! table into README between the [`MARKERS`] lines; a test renders the stored sitting again
 //! and compares it with README.
 
 use serde::{Deserialize, Serialize};
@@ -14,13 +14,15 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::bench_track::{self, Machine};
+use hidden_rules_core::marked::Markers;
 
 /// Where `bench-track anchor` stores the sitting.
 pub const DEFAULT_SITTING: &str = "benches/results/anchor.json";
-/// The line before the generated table in README.
-pub const BEGIN: &str = "<!-- BEGIN anchor table: written by `bench-track anchor`, do not edit -->";
-/// The line after it.
-pub const END: &str = "<!-- END anchor table -->";
+/// The lines around the generated table in README.
+pub const MARKERS: Markers = Markers {
+    begin: "<!-- BEGIN anchor table: written by `bench-track anchor`, do not edit -->",
+    end: "<!-- END anchor table -->",
+};
 
 /// A U-Net preset with a twin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -211,24 +213,6 @@ pub fn render(s: &Sitting) -> String {
     out
 }
 
-/// `text` with the part between the [`BEGIN`] and [`END`] lines replaced by `table`.
-pub fn splice(text: &str, table: &str) -> Result<String, String> {
-    let (head, rest) = text
-        .split_once(BEGIN)
-        .ok_or_else(|| format!("no line {BEGIN:?}"))?;
-    let (_, tail) = rest
-        .split_once(END)
-        .ok_or_else(|| format!("no line {END:?} after the BEGIN line"))?;
-    Ok(format!("{head}{BEGIN}\n{table}{END}{tail}"))
-}
-
-/// The part of `text` between the [`BEGIN`] and [`END`] lines.
-pub fn block(text: &str) -> Option<&str> {
-    let (_, rest) = text.split_once(BEGIN)?;
-    let (inner, _) = rest.split_once(END)?;
-    inner.strip_prefix('\n')
-}
-
 /// Run the anchor command for `preset` (`{cmd} {preset} {threads} {reps}` through `sh -c`).
 fn run_anchor(cmd: &str, preset: Preset, threads: usize) -> Result<AnchorRun, String> {
     let line = format!("{cmd} {} {threads} {}", preset.name(), preset.anchor_reps());
@@ -366,14 +350,5 @@ mod tests {
             t.contains("| `cpu` sampling forward | 30.0 ms | 10.0 ms, 20.0 ms | 1.50-3.00x |"),
             "{t}"
         );
-    }
-
-    #[test]
-    fn splice_replaces_only_the_block() {
-        let text = format!("intro\n{BEGIN}\nold\n{END}\nrest\n");
-        let new = splice(&text, "new\n").unwrap();
-        assert_eq!(new, format!("intro\n{BEGIN}\nnew\n{END}\nrest\n"));
-        assert_eq!(block(&new), Some("new\n"));
-        assert!(splice("no markers", "x").is_err());
     }
 }

@@ -12,7 +12,9 @@ fn root() -> &'static Path {
 fn readme_has_the_stored_sittings_table() {
     let sitting = Sitting::load(&root().join(anchor::DEFAULT_SITTING)).unwrap();
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let block = anchor::block(&readme).expect("README has the anchor table's markers");
+    let block = anchor::MARKERS
+        .block(&readme)
+        .expect("README has the anchor table's markers");
     assert_eq!(
         block,
         anchor::render(&sitting),

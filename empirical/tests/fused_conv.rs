@@ -43,6 +43,29 @@ fn random(shape: &[usize], seed: u64) -> TensorData {
     TensorData::new(v, shape.to_vec())
 }
 
+/// The padding and random `x`, weight and bias of a case (`k x k` kernel, `pad` on each side).
+#[allow(clippy::too_many_arguments)]
+fn inputs(
+    n: usize,
+    c_in: usize,
+    c_out: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+    pad: usize,
+    seed: u64,
+) -> (Conv2dSpec, TensorData, TensorData, TensorData) {
+    let spec = Conv2dSpec {
+        padding: [pad, pad],
+    };
+    (
+        spec,
+        random(&[n, c_in, h, w], seed),
+        random(&[c_out, c_in, k, k], seed + 1),
+        random(&[c_out], seed + 2),
+    )
+}
+
 /// A bound on the sum of the sizes of the terms of each output
 /// `y[b, co, p] = bias + sum over ci, ky, kx of w x`: max|bias| + max|x| max over co of
 /// sum |w[co, ..]|, with `k2 = C_in kh kw` weights per output channel.
@@ -68,12 +91,7 @@ fn forward_case(
     pad: usize,
     seed: u64,
 ) {
-    let spec = Conv2dSpec {
-        padding: [pad, pad],
-    };
-    let x = random(&[n, c_in, h, w], seed);
-    let wt = random(&[c_out, c_in, k, k], seed + 1);
-    let b = random(&[c_out], seed + 2);
+    let (spec, x, wt, b) = inputs(n, c_in, c_out, h, w, k, pad, seed);
     let dev = Default::default();
     let (xt, wtt, bt) = (
         Tensor::<Cpu, 4>::from_data(x.clone(), &dev),
@@ -146,12 +164,7 @@ proptest! {
 
 #[allow(clippy::too_many_arguments)]
 fn case(n: usize, c_in: usize, c_out: usize, h: usize, w: usize, k: usize, pad: usize, seed: u64) {
-    let spec = Conv2dSpec {
-        padding: [pad, pad],
-    };
-    let x = random(&[n, c_in, h, w], seed);
-    let wt = random(&[c_out, c_in, k, k], seed + 1);
-    let b = random(&[c_out], seed + 2);
+    let (spec, x, wt, b) = inputs(n, c_in, c_out, h, w, k, pad, seed);
     let fused = run(true, &x, &wt, &b, spec);
     let plain = run(false, &x, &wt, &b, spec);
     let (xv, wv, bv) = (

@@ -1,13 +1,14 @@
 //! `cargo run -p plots --release -- <figure|all> --runs DIR --out DIR`.
 //!
 //! `all` makes every figure it has data for and says which it skipped and
-//! why; `fig6`, `fig3`, `fig4`, `fig5`, `sweep`, `fig8`, `grid` make one
+//! why; `fig6`, `fig3`, `fig4`, `fig5`, `sweep`, `curve`, `fig8`, `grid` make one
 //! (no data for it -> message and exit status 2).
 
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
-use empirical_rules::{EvalConfig, GenConfig, Kind, Task};
+use empirical_rules::curve::Curve;
+use empirical_rules::{EvalConfig, GenConfig, Kind, RunLayout, Task};
 
 use crate::error::PlotError;
 use crate::fig5::{ConformingCount, Figure5a, Figure5b, NnDistances};
@@ -77,6 +78,9 @@ pub enum Which {
     Fig5,
     /// Figures 12-14: R^2 and Error against epochs / training-set size / resolution.
     Sweep,
+    /// Figure 12 from training curves: R^2 and Error at each milestone of every
+    /// `<runs>/<name>/curve.json` (written by `empirical curve`).
+    Curve,
     /// Figure 8: annotated training examples (no run needed).
     Fig8,
     /// Figures 9-10: annotated samples of each run.
@@ -106,6 +110,7 @@ pub fn make(which: Which, a: &Args) -> Result<Outcome, PlotError> {
         Which::Fig4 => fig4(a),
         Which::Fig5 => fig5(a),
         Which::Sweep => sweep(a),
+        Which::Curve => curve(a),
         Which::Fig8 => fig8(a),
         Which::Grid => grid(a),
         Which::Floor => floor(a),
@@ -122,6 +127,7 @@ pub fn run(a: &Args) -> i32 {
             Which::Fig4,
             Which::Fig5,
             Which::Sweep,
+            Which::Curve,
             Which::Grid,
             Which::Floor,
         ],
@@ -416,6 +422,52 @@ fn sweep(a: &Args) -> Result<Outcome, PlotError> {
         return Ok(Outcome::Skipped(format!(
             "no setting varies across runs of one task ({})",
             notes.join("; ")
+        )));
+    }
+    Ok(Outcome::Made(files))
+}
+
+fn curve(a: &Args) -> Result<Outcome, PlotError> {
+    let Ok(entries) = std::fs::read_dir(&a.runs) else {
+        return Ok(Outcome::Skipped(format!("no folder {}", a.runs.display())));
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|d| RunLayout::new(d).curve().is_file())
+        .collect();
+    dirs.sort();
+    let mut files = Vec::new();
+    for d in dirs {
+        let name = d
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+        let c = Curve::load(&RunLayout::new(&d).curve()).map_err(|e| PlotError::Invalid {
+            figure: "curve",
+            what: e.to_string(),
+        })?;
+        let points: Vec<SweepPoint> = c
+            .points
+            .iter()
+            .filter_map(|p| {
+                Some(SweepPoint {
+                    value: p.epoch as f64,
+                    r_squared: p.r_squared?,
+                    error: p.error?,
+                    run: name.clone(),
+                })
+            })
+            .collect();
+        if points.len() < 2 {
+            println!("curve: {name} skipped (fewer than 2 milestones with a fit)");
+            continue;
+        }
+        let fig = SweepFigure::new("training epochs (one run)", c.task.letter(), points)?;
+        files.push(write_figure(&fig, &stem(a, &format!("curve_{name}")))?);
+    }
+    if files.is_empty() {
+        return Ok(Outcome::Skipped(format!(
+            "no curve.json with 2 or more fitted milestones under {}",
+            a.runs.display()
         )));
     }
     Ok(Outcome::Made(files))

@@ -126,3 +126,55 @@ fn figure_files_are_readable_by_others_under_umask_022() {
         assert_eq!(mode, 0o666 & !umask, "{}: mode {mode:o}", f.display());
     }
 }
+
+#[test]
+fn curve_figure_from_a_runs_curve_json() {
+    use empirical_rules::curve::{Curve, CurvePoint};
+    let root = tempfile::tempdir().unwrap();
+    let runs = root.path().join("runs");
+    let out = root.path().join("out");
+    let run = runs.join("curve-A-cpu-s0");
+    std::fs::create_dir_all(&run).unwrap();
+    let point = |epoch: u64, r2: Option<f64>| CurvePoint {
+        epoch,
+        step: epoch * 250,
+        train_loss: Some(0.05),
+        train_seconds: 1.0,
+        n: 300,
+        invalid_pct: 5.0,
+        n_valid: 285,
+        coarse_violations: 1,
+        coarse_resolved: Some((0, 280)),
+        r_squared: r2,
+        error: r2.map(|r| 1.0 - r),
+        bias_part: r2.map(|r| (1.0 - r) / 2.0),
+        variance_part: r2.map(|r| (1.0 - r) / 2.0),
+    };
+    let write = |points: Vec<CurvePoint>| {
+        let c = Curve {
+            task: Task::A,
+            epochs: vec![25, 50, 100],
+            points,
+        };
+        std::fs::write(run.join("curve.json"), serde_json::to_vec(&c).unwrap()).unwrap();
+    };
+    // one fitted milestone is not a curve
+    write(vec![point(25, None), point(50, Some(0.8))]);
+    assert!(matches!(
+        make(Which::Curve, &args(&runs, &out, Which::Curve)).unwrap(),
+        Outcome::Skipped(_)
+    ));
+    write(vec![
+        point(25, None),
+        point(50, Some(0.8)),
+        point(100, Some(0.9)),
+    ]);
+    match make(Which::Curve, &args(&runs, &out, Which::Curve)).unwrap() {
+        Outcome::Made(files) => {
+            assert_eq!(files.len(), 1);
+            assert!(files[0].png.ends_with("curve_curve-A-cpu-s0.png"));
+            assert!(std::fs::metadata(&files[0].png).unwrap().len() > 1000);
+        }
+        Outcome::Skipped(why) => panic!("skipped: {why}"),
+    }
+}

@@ -11,6 +11,7 @@
 //! | `samples/` (`000000.png`..., `samples.npy`), `samples_grid.png` | samples and their preview |
 //! | `eval/results.json`, `eval/per_image.csv` | the evaluator's report on the samples |
 //! | `guided/`, `filtered/` | the same sample and eval folders for guided and filtered samples |
+//! | `curve.json`, `curve.csv`, `curve/epoch-EEEEE/` | a training curve and its milestones' samples and reports |
 use std::path::{Path, PathBuf};
 
 /// The evaluator's report inside a run folder (or inside its `guided/` / `filtered/` folder).
@@ -58,6 +59,18 @@ impl RunLayout {
     /// The filtered samples' folder (samples and eval, laid out as a run's).
     pub fn filtered(&self) -> RunLayout {
         RunLayout::new(self.root.join("filtered"))
+    }
+    /// `curve.json`: a training curve ([`crate::curve::Curve`]).
+    pub fn curve(&self) -> PathBuf {
+        self.root.join("curve.json")
+    }
+    /// `curve.csv`: the same curve, one row per milestone.
+    pub fn curve_csv(&self) -> PathBuf {
+        self.root.join("curve.csv")
+    }
+    /// `curve/epoch-EEEEE/`: one milestone's samples and report.
+    pub fn milestone(&self, epoch: u64) -> PathBuf {
+        self.root.join("curve").join(format!("epoch-{epoch:05}"))
     }
     /// Whether `dir` holds an evaluated run (`eval/results.json`).
     pub fn is_evaluated(dir: &Path) -> bool {

@@ -19,6 +19,7 @@
 //!   ([`eval::validity`]: one dominant object of the right shape and size per element on a
 //!   clean background), coarse/fine verdicts and summary.
 //! - [`results`]: the evaluator's reports read back from run folders (DDPM, guided, filtered).
+//! - [`curve`]: training curves (Fig. 12), the evaluator's summaries at epoch milestones.
 //! - [`cli`]: clap commands `data` and `eval`.
 //!
 //! Differences between the paper and its authors' code, the evaluator's documented choices and
@@ -30,6 +31,7 @@
 pub mod batch;
 pub mod cli;
 pub mod color;
+pub mod curve;
 pub mod error;
 pub mod eval;
 pub mod generate;

@@ -152,7 +152,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             let s = Sitting::load(&sitting)?;
             if check {
                 let text = read(&readme)?;
-                if anchor::block(&text) == Some(anchor::render(&s).as_str()) {
+                if anchor::MARKERS.block(&text) == Some(anchor::render(&s).as_str()) {
                     println!(
                         "{} has the table of {}",
                         readme.display(),
@@ -182,7 +182,8 @@ fn read(path: &std::path::Path) -> Result<String, String> {
 
 /// Write the sitting's table into `readme` between the anchor markers.
 fn write_table(readme: &std::path::Path, s: &Sitting) -> Result<(), String> {
-    let text = anchor::splice(&read(readme)?, &anchor::render(s))
+    let text = anchor::MARKERS
+        .splice(&read(readme)?, &anchor::render(s))
         .map_err(|e| format!("{}: {e}", readme.display()))?;
     theory::fsio::write_atomic_with(readme, |w| w.write_all(text.as_bytes()))
         .map_err(|e| format!("cannot write {}: {e}", readme.display()))?;

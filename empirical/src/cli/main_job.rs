@@ -43,6 +43,10 @@ pub struct RunArgs {
     pub device: DeviceKind,
     #[arg(long, short)]
     pub quiet: bool,
+    /// Also store the rows in docs/main-job.json beside this README and write their table
+    /// between its main-job markers.
+    #[arg(long, value_name = "README")]
+    pub readme: Option<PathBuf>,
 }
 
 impl RunArgs {
@@ -74,6 +78,15 @@ pub(super) fn cmd_run(a: &RunArgs) -> Result<()> {
         device: a.device,
         quiet: a.quiet,
     };
+    if let Some(readme) = &a.readme {
+        let text = std::fs::read_to_string(readme).map_err(|e| Error::io(readme, e))?;
+        if crate::readme_table::MARKERS.block(&text).is_none() {
+            return Err(Error::Other(format!(
+                "{} has no main-job table markers",
+                readme.display()
+            )));
+        }
+    }
     // validate every task's config before any work
     let mut cfgs = Vec::new();
     for &t in &tasks {
@@ -141,6 +154,10 @@ pub(super) fn cmd_run(a: &RunArgs) -> Result<()> {
         &a.out.join("table.json"),
         &serde_json::to_vec_pretty(&rows).map_err(|e| Error::Other(e.to_string()))?,
     )?;
+    if let Some(readme) = &a.readme {
+        crate::readme_table::write(readme, &rows)?;
+        println!("wrote the table into {}", readme.display());
+    }
     Ok(())
 }
 

@@ -13,6 +13,7 @@ use empirical_rules::Task;
 
 pub mod bench;
 pub mod classifier;
+pub mod curve;
 pub mod diagnose;
 pub mod export;
 pub mod gpu_check;
@@ -50,6 +51,8 @@ pub enum Command {
     Data(empirical_rules::cli::DataArgs),
     /// Data, train or load, sample, evaluate and print the tables, per task (the default command).
     Run(RunArgs),
+    /// Fig. 12: one training run evaluated at epoch milestones (resumable; `curve.csv`).
+    Curve(curve::CurveArgs),
     /// Write a weights-only (EMA) checkpoint of a run, e.g. to ship as empirical/checkpoints/<task>.ckpt.
     Export(ExportArgs),
     /// Print the parameter counts of the presets' U-Nets.
@@ -153,6 +156,7 @@ pub fn run(cli: Cli) -> Result<()> {
             empirical_rules::cli::run_data(&a).map_err(|e| Error::Rules(e.to_string()))
         }
         Some(Command::Run(a)) => main_job::cmd_run(&a),
+        Some(Command::Curve(a)) => curve::cmd_curve(&a),
         Some(Command::Export(a)) => export::cmd_export(&a),
         Some(Command::Params) => export::cmd_params(),
         Some(Command::Bench(a)) => bench::cmd_bench(&a),

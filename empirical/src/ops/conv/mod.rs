@@ -9,7 +9,8 @@
 //! [`FusedConv`] is the backend extension, mirroring [`super::FusedOps`]: its default methods
 //! are burn's own `conv2d` and its backward (`conv2d_x_backward`, `conv2d_weight_backward`),
 //! so any backend can implement it by falling back. burn-flex implements it natively with
-//! [`shifted`] (shifted GEMMs on a padded channels-last copy) and [`kernel`] (the backward),
+//! [`shifted`] (the forward and, from 16 x 16 up, the weight gradient, as one GEMM per kernel
+//! tap or row on a padded copy) and [`kernel`] (the rest of the backward by im2col),
 //! and `Autodiff<B>` over any `B: FusedConv` records one node whose backward calls
 //! [`FusedConv::conv_bias_backward`]. [`conv2d_bias`] is the entry point for generic model
 //! code: fused on burn-flex, with or without autodiff, unless [`super::switch`] is off;
@@ -18,6 +19,8 @@ mod autodiff;
 mod flex;
 pub mod kernel;
 pub mod shifted;
+#[cfg(test)]
+mod testing;
 
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::Backend;

@@ -311,6 +311,7 @@ fn pointwise(x: &[f32], w: &[f32], bias: &[f32], d: ConvDims) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::conv::testing::{data, dims};
 
     /// Direct sum over the kernel in `f64`: the definition of the convolution, with the sum
     /// of the terms' magnitudes.
@@ -348,15 +349,9 @@ mod tests {
         y
     }
 
-    fn data(len: usize, seed: f32) -> Vec<f32> {
-        (0..len)
-            .map(|i| ((i as f32 + seed) * 0.731).sin())
-            .collect()
-    }
-
     #[test]
     fn forward_matches_the_definition() {
-        for (n, c_in, c_out, h, w, kh, kw, ph, pw) in [
+        for dims_ in [
             (1, 1, 1, 1, 1, 1, 1, 0, 0),
             (3, 2, 5, 5, 7, 3, 3, 1, 1),
             (2, 3, 4, 4, 3, 3, 3, 0, 0),
@@ -365,18 +360,12 @@ mod tests {
             (5, 3, 2, 4, 6, 3, 1, 1, 0),
             (9, 7, 6, 2, 2, 3, 3, 1, 1),
         ] {
-            let d = ConvDims {
-                n,
-                c_in,
-                h,
-                w,
-                c_out,
-                kh,
-                kw,
-                ph,
-                pw,
-            };
-            let (x, wt, b) = (data(d.x_len(), 0.0), data(d.w_len(), 1.0), data(c_out, 2.0));
+            let d = dims(dims_);
+            let (x, wt, b) = (
+                data(d.x_len(), 0.0),
+                data(d.w_len(), 1.0),
+                data(d.c_out, 2.0),
+            );
             let want = naive(&x, &wt, &b, d);
             // a sum of K + 1 terms in f32, any order: |error| <= (K + 1) eps sum |terms|
             let gamma = (d.k() + 1) as f64 * f32::EPSILON as f64;
@@ -392,29 +381,15 @@ mod tests {
     /// vector `e_i`).
     #[test]
     fn weight_grad_is_the_adjoint_of_the_forward() {
-        for (n, c_in, c_out, h, w, kh, kw, ph, pw) in [
+        for dims_ in [
             (3, 2, 5, 5, 7, 3, 3, 1, 1),
             (2, 3, 4, 4, 3, 3, 3, 0, 0),
             (5, 3, 2, 4, 6, 3, 1, 1, 0),
             (2, 4, 3, 3, 5, 1, 1, 0, 0),
         ] {
-            let d = ConvDims {
-                n,
-                c_in,
-                h,
-                w,
-                c_out,
-                kh,
-                kw,
-                ph,
-                pw,
-            };
-            let (x, wt, g) = (
-                data(d.x_len(), 0.0),
-                data(d.w_len(), 1.0),
-                data(d.y_len(), 2.0),
-            );
-            let zero = vec![0.0f32; c_out];
+            let d = dims(dims_);
+            let (x, g) = (data(d.x_len(), 0.0), data(d.y_len(), 2.0));
+            let zero = vec![0.0f32; d.c_out];
             // <conv(u, v), g> in f64 with the sum of the terms' sizes
             let pairing = |u: &[f32], v: &[f32]| {
                 naive(u, v, &zero, d)

@@ -1,0 +1,143 @@
+//! `empirical curve`: a training curve (Fig. 12), one run evaluated at epoch milestones.
+use clap::Args;
+use std::path::PathBuf;
+
+use super::{command_line, CommonArgs};
+use crate::backend::with_backend;
+use crate::config::RunConfig;
+use crate::curve::{self, Curve, CurveOptions};
+use crate::error::{Error, Result};
+use crate::paper::PaperSettings;
+use crate::rundir::RunDir;
+
+#[derive(Debug, Args)]
+pub struct CurveArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Milestones in epochs, a comma list [default: 25, 50, 100, ... doubling, and the paper's
+    /// epochs for the task (App. D.1: A 400, B 800, C 1600, D 1000)]. The run trains to the
+    /// last one (train.epochs is set to it). With --resume: milestones to add.
+    #[arg(long, value_delimiter = ',', value_name = "E,E,...")]
+    pub epochs: Vec<u64>,
+    /// Samples per milestone (sets sample.n) [default: the preset's, 300 for cpu].
+    #[arg(long)]
+    pub n: Option<usize>,
+    /// Run directory [default: runs/curve-<task>-<preset>-s<seed>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the curve in this directory (its config.toml and milestones).
+    #[arg(long, conflicts_with_all = ["task", "preset", "config", "seed", "out", "n"])]
+    pub resume: Option<PathBuf>,
+}
+
+/// 25, 50, 100, ... below `paper`, then `paper`.
+pub fn default_epochs(paper: u64) -> Vec<u64> {
+    let mut e: Vec<u64> = std::iter::successors(Some(25u64), |&x| Some(x * 2))
+        .take_while(|&x| x < paper)
+        .collect();
+    e.push(paper);
+    e
+}
+
+pub(super) fn cmd_curve(a: &CurveArgs) -> Result<()> {
+    let (cfg, run, epochs, created) = match &a.resume {
+        Some(dir) => {
+            let run = RunDir::open(dir)?;
+            let mut cfg = run.read_config()?;
+            let mut epochs = curve::load(&run)?.epochs;
+            epochs.extend(&a.epochs);
+            let last = epochs.iter().copied().max().unwrap_or(0);
+            cfg.train.epochs = cfg.train.epochs.max(last as usize);
+            let epochs = curve::check_epochs(&epochs, &cfg)?;
+            (cfg, run, epochs, None)
+        }
+        None => {
+            let mut cfg = a.common.config_for(None)?;
+            if let Some(n) = a.n {
+                cfg.sample.n = n;
+            }
+            let epochs = if a.epochs.is_empty() {
+                default_epochs(PaperSettings::of(cfg.task).epochs as u64)
+            } else {
+                a.epochs.clone()
+            };
+            let last = epochs.iter().copied().max().unwrap_or(0);
+            cfg.train.epochs = usize::try_from(last)
+                .map_err(|_| Error::config("epochs", format!("{last} is too large")))?;
+            cfg.train.max_steps = 0;
+            cfg.validate()?;
+            let epochs = curve::check_epochs(&epochs, &cfg)?;
+            let out = a.out.clone().unwrap_or_else(|| {
+                PathBuf::from(format!(
+                    "runs/curve-{}-{}-s{}",
+                    cfg.task, cfg.preset, cfg.seed
+                ))
+            });
+            if out.join("config.toml").exists() {
+                return Err(Error::Other(format!(
+                    "{} already holds a run; use --resume {} to continue it",
+                    out.display(),
+                    out.display()
+                )));
+            }
+            crate::backend::probe(a.common.device)?;
+            let (run, created) = RunDir::create_new(&out)?;
+            (cfg, run, epochs, Some(created))
+        }
+    };
+    crate::backend::probe(a.common.device)?;
+    let result = run.write_config(&cfg).and_then(|()| {
+        let stored = Curve {
+            task: cfg.task,
+            epochs: epochs.clone(),
+            points: curve::load(&run).map(|c| c.points).unwrap_or_default(),
+        };
+        curve::write_curve(&run, &stored)?;
+        let opts = CurveOptions {
+            quiet: a.common.quiet,
+            command: command_line(),
+            backend: a.common.device.name().into(),
+        };
+        with_backend!(a.common.device, curve_cmd(&cfg, &run, &epochs, &opts))
+    });
+    match result {
+        Ok(c) => {
+            print!("{}", curve::format_table(&c));
+            println!("curve written to {}", curve::curve_path(&run).display());
+            Ok(())
+        }
+        Err(e) => {
+            if let Some(created) = created {
+                if created.undo(&run) {
+                    eprintln!(
+                        "note: removed what this start made in {} (no checkpoint was written)",
+                        run.root.display()
+                    );
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+fn curve_cmd<B: burn::tensor::backend::AutodiffBackend>(
+    cfg: &RunConfig,
+    run: &RunDir,
+    epochs: &[u64],
+    opts: &CurveOptions,
+    device: &B::Device,
+) -> Result<Curve> {
+    curve::run_curve::<B>(cfg, run, epochs, opts, device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_milestones_double_up_to_the_papers_epochs() {
+        assert_eq!(default_epochs(400), vec![25, 50, 100, 200, 400]);
+        assert_eq!(default_epochs(1000), vec![25, 50, 100, 200, 400, 800, 1000]);
+        assert_eq!(default_epochs(10), vec![10]);
+    }
+}
