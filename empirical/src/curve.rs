@@ -11,7 +11,6 @@
 //! `per_image.csv`, `samples_grid.png`, `samples.npy`) and the collected `curve.json` and
 //! `curve.csv`. A milestone with its `point.json` is done; running the curve again resumes with
 //! the first milestone that has none, from the run's newest checkpoint.
-use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -130,21 +129,8 @@ pub fn run_curve<B: AutodiffBackend>(
         if !ckpt.is_file() {
             trainer.checkpoint().save(&ckpt)?;
         }
-        let model = if cfg.sample.use_ema {
-            trainer.ema_model()
-        } else {
-            trainer.model.valid()
-        };
-        let images = pipeline::sample_images(
-            &model,
-            cfg,
-            cfg.sample.n,
-            cfg.sample.batch_size,
-            &pipeline::sampler_options(cfg),
-            cfg.seed,
-            opts.quiet,
-            device,
-        );
+        let model = trainer.sampling_model();
+        let images = pipeline::sample_as_configured(&model, cfg, opts.quiet, device);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         pipeline::write_npy_u8(&dir.join("samples.npy"), &images)?;
         pipeline::write_grid(&images, 8, &dir.join("samples_grid.png"))?;

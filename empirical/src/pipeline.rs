@@ -1,7 +1,6 @@
 //! Steps of a run composed into commands: train (fresh or resumed), load a model from a
 //! checkpoint, sample to files, evaluate, and the full per-task run that prints a Table 1 row
 //! and the Table 2 DDPM column (Sec. 3.3).
-use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use empirical_rules::color::RangeSet;
@@ -87,6 +86,26 @@ pub fn sample_images<B: Backend>(
         quiet,
         "sample",
         |nb, rng, on_step| sampler::sample(model, &sched, nb, c, s, opts, rng, device, on_step),
+    )
+}
+
+/// `cfg.sample.n` images of `model` in batches of `cfg.sample.batch_size`, with `cfg`'s sampler
+/// and seed (the main job's, a sweep point's and a curve milestone's samples).
+pub fn sample_as_configured<B: Backend>(
+    model: &dyn Denoiser<B>,
+    cfg: &RunConfig,
+    quiet: bool,
+    device: &B::Device,
+) -> Vec<RgbImage> {
+    sample_images(
+        model,
+        cfg,
+        cfg.sample.n,
+        cfg.sample.batch_size,
+        &sampler_options(cfg),
+        cfg.seed,
+        quiet,
+        device,
     )
 }
 
@@ -335,16 +354,12 @@ pub fn train_run<B: AutodiffBackend>(
         }
     };
     run.write_config(cfg)?;
-    run.write_info(&RunInfo {
-        task: cfg.task,
-        preset: cfg.preset,
-        seed: cfg.seed,
-        backend: opts.backend.clone(),
-        empirical_version: env!("CARGO_PKG_VERSION").into(),
-        burn_version: "0.21.0".into(),
-        parameters: trainer.num_params(),
-        command: opts.command.clone(),
-    })?;
+    run.write_info(&RunInfo::new(
+        cfg,
+        &opts.backend,
+        trainer.num_params(),
+        &opts.command,
+    ))?;
     if !opts.quiet {
         eprintln!(
             "task {}: {} parameters, {} training images, stopping at {} steps ({})",
@@ -427,16 +442,12 @@ pub fn run_task<B: AutodiffBackend>(
         let mut merged = ccfg.clone();
         merged.sample = cfg.sample.clone();
         run.write_config(&merged)?;
-        run.write_info(&RunInfo {
-            task: cfg.task,
-            preset: cfg.preset,
-            seed: cfg.seed,
-            backend: opts.backend.clone(),
-            empirical_version: env!("CARGO_PKG_VERSION").into(),
-            burn_version: "0.21.0".into(),
-            parameters: burn::module::Module::num_params(&model),
-            command: opts.command.clone(),
-        })?;
+        run.write_info(&RunInfo::new(
+            cfg,
+            &opts.backend,
+            burn::module::Module::num_params(&model),
+            &opts.command,
+        ))?;
         (
             model,
             format!("shipped {}", shipped.display()),
@@ -461,11 +472,7 @@ pub fn run_task<B: AutodiffBackend>(
             },
             device,
         )?;
-        let model = if cfg.sample.use_ema {
-            trainer.ema_model()
-        } else {
-            trainer.model.valid()
-        };
+        let model = trainer.sampling_model();
         (
             model,
             "trained in this run".to_string(),

@@ -28,6 +28,22 @@ pub struct RunInfo {
     pub command: String,
 }
 
+impl RunInfo {
+    /// The record of a run of `cfg` on `backend` with a model of `parameters` parameters.
+    pub fn new(cfg: &RunConfig, backend: &str, parameters: usize, command: &str) -> Self {
+        RunInfo {
+            task: cfg.task,
+            preset: cfg.preset,
+            seed: cfg.seed,
+            backend: backend.into(),
+            empirical_version: env!("CARGO_PKG_VERSION").into(),
+            burn_version: "0.21.0".into(),
+            parameters,
+            command: command.into(),
+        }
+    }
+}
+
 /// What [`RunDir::create_new`] found in the folder before it made the run directory.
 #[derive(Clone, Debug)]
 pub struct NewRun {

@@ -257,6 +257,15 @@ impl<B: AutodiffBackend> Trainer<B> {
     pub fn ema_model(&self) -> UNet<B::InnerBackend> {
         params::set(self.model.valid(), self.ema.clone())
     }
+
+    /// The model that samples: the EMA weights, or the raw ones where `sample.use_ema` is off.
+    pub fn sampling_model(&self) -> UNet<B::InnerBackend> {
+        if self.cfg.sample.use_ema {
+            self.ema_model()
+        } else {
+            self.model.valid()
+        }
+    }
 }
 
 /// Options of [`train`].

@@ -66,6 +66,13 @@ fn inputs(
     )
 }
 
+/// A proptest case's kernel (3x3 or 1x1) and padding: "same" padding `k / 2` as the U-Net, or
+/// none where the kernel fits.
+fn kernel_and_padding(three: bool, same: bool, h: usize, w: usize) -> (usize, usize) {
+    let k = if three { 3 } else { 1 };
+    (k, if same || h < k || w < k { k / 2 } else { 0 })
+}
+
 /// A bound on the sum of the sizes of the terms of each output
 /// `y[b, co, p] = bias + sum over ci, ky, kx of w x`: max|bias| + max|x| max over co of
 /// sum |w[co, ..]|, with `k2 = C_in kh kw` weights per output channel.
@@ -156,8 +163,7 @@ proptest! {
         h in 1usize..40, w in 1usize..40, three in any::<bool>(), same in any::<bool>(),
         seed in 0u64..1000,
     ) {
-        let k = if three { 3 } else { 1 };
-        let pad = if same || h < k || w < k { k / 2 } else { 0 };
+        let (k, pad) = kernel_and_padding(three, same, h, w);
         forward_case(n, c_in, c_out, h, w, k, pad, seed);
     }
 }
@@ -247,10 +253,8 @@ proptest! {
         h in 1usize..36, w in 1usize..36, three in any::<bool>(), same in any::<bool>(),
         seed in 0u64..1000,
     ) {
-        let k = if three { 3 } else { 1 };
-        // "same" padding k / 2 as the U-Net, or none where the kernel fits; from about 14 x 14
-        // on, the shifted GEMMs run, below it im2col
-        let pad = if same || h < k || w < k { k / 2 } else { 0 };
+        // from about 16 x 16 on, the shifted GEMMs compute dW, below it im2col
+        let (k, pad) = kernel_and_padding(three, same, h, w);
         case(n, c_in, c_out, h, w, k, pad, seed);
     }
 }

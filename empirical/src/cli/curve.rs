@@ -4,8 +4,7 @@ use std::path::PathBuf;
 
 use super::{command_line, CommonArgs};
 use crate::backend::with_backend;
-use crate::config::RunConfig;
-use crate::curve::{self, Curve, CurveOptions};
+use crate::curve::{self, run_curve, Curve, CurveOptions};
 use crate::error::{Error, Result};
 use crate::paper::PaperSettings;
 use crate::rundir::RunDir;
@@ -73,14 +72,7 @@ pub(super) fn cmd_curve(a: &CurveArgs) -> Result<()> {
                     cfg.task, cfg.preset, cfg.seed
                 ))
             });
-            if out.join("config.toml").exists() {
-                return Err(Error::Other(format!(
-                    "{} already holds a run; use --resume {} to continue it",
-                    out.display(),
-                    out.display()
-                )));
-            }
-            crate::backend::probe(a.common.device)?;
+            super::check_fresh_out(&out)?;
             let (run, created) = RunDir::create_new(&out)?;
             (cfg, run, epochs, Some(created))
         }
@@ -98,7 +90,7 @@ pub(super) fn cmd_curve(a: &CurveArgs) -> Result<()> {
             command: command_line(),
             backend: a.common.device.name().into(),
         };
-        with_backend!(a.common.device, curve_cmd(&cfg, &run, &epochs, &opts))
+        with_backend!(a.common.device, run_curve(&cfg, &run, &epochs, &opts))
     });
     match result {
         Ok(c) => {
@@ -118,16 +110,6 @@ pub(super) fn cmd_curve(a: &CurveArgs) -> Result<()> {
             Err(e)
         }
     }
-}
-
-fn curve_cmd<B: burn::tensor::backend::AutodiffBackend>(
-    cfg: &RunConfig,
-    run: &RunDir,
-    epochs: &[u64],
-    opts: &CurveOptions,
-    device: &B::Device,
-) -> Result<Curve> {
-    curve::run_curve::<B>(cfg, run, epochs, opts, device)
 }
 
 #[cfg(test)]

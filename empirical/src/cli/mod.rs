@@ -134,6 +134,24 @@ impl CommonArgs {
     }
 }
 
+/// A fresh run's `--out`: it must not hold a run already, nor be a file.
+pub(crate) fn check_fresh_out(out: &Path) -> Result<()> {
+    if out.join("config.toml").exists() {
+        return Err(Error::Other(format!(
+            "{} already holds a run; use --resume {} to continue it",
+            out.display(),
+            out.display()
+        )));
+    }
+    if out.exists() && !out.is_dir() {
+        return Err(Error::Other(format!(
+            "--out {} exists and is not a folder",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
 /// The command line as typed (recorded in run files).
 pub(crate) fn command_line() -> String {
     std::env::args().collect::<Vec<_>>().join(" ")

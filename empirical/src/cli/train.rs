@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use super::{command_line, CommonArgs};
 use crate::backend::with_backend;
 use crate::config::RunConfig;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::pipeline::{self, TrainRunOptions};
 use crate::rundir::RunDir;
 
@@ -70,19 +70,7 @@ pub(super) fn cmd_train(a: &TrainArgs) -> Result<()> {
             cfg.task, cfg.preset, cfg.seed
         ))
     });
-    if out.join("config.toml").exists() {
-        return Err(Error::Other(format!(
-            "{} already holds a run; use --resume {} to continue it",
-            out.display(),
-            out.display()
-        )));
-    }
-    if out.exists() && !out.is_dir() {
-        return Err(Error::Other(format!(
-            "--out {} exists and is not a folder",
-            out.display()
-        )));
-    }
+    super::check_fresh_out(&out)?;
     crate::backend::probe(a.common.device)?;
     let (run, created) = RunDir::create_new(&out)?;
     let result = run

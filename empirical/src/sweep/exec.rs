@@ -2,7 +2,6 @@
 //! or every unfinished point as child processes, `jobs` at a time ([`run_local`]). A point's
 //! training resumes from its newest checkpoint, so an interrupted sweep continues where it
 //! stopped; a finished point (its `point.json`) is skipped.
-use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
@@ -130,21 +129,8 @@ fn run_point<B: AutodiffBackend>(c: &PointContext, device: &B::Device) -> Result
     if !c.spec.runs(Step::Sample) {
         return Ok(record);
     }
-    let model = if cfg.sample.use_ema {
-        trainer.ema_model()
-    } else {
-        trainer.model.valid()
-    };
-    let images = pipeline::sample_images(
-        &model,
-        cfg,
-        cfg.sample.n,
-        cfg.sample.batch_size,
-        &pipeline::sampler_options(cfg),
-        cfg.seed,
-        c.quiet,
-        device,
-    );
+    let model = trainer.sampling_model();
+    let images = pipeline::sample_as_configured(&model, cfg, c.quiet, device);
     pipeline::write_samples(&images, &c.run.samples())?;
     let npy = c.run.samples().join("samples.npy");
     let bytes = std::fs::read(&npy).map_err(|e| Error::io(&npy, e))?;

@@ -12,16 +12,12 @@ use super::{Conv2dSpec, FusedConv};
 /// The sizes of a convolution of `x` with `w`, `None` unless both are 4-D.
 fn dims(x: &Shape, w: &Shape, spec: Conv2dSpec) -> Option<ConvDims> {
     let (x, w) = (x.as_slice(), w.as_slice());
-    (x.len() == 4 && w.len() == 4 && x[1] == w[1]).then(|| ConvDims {
-        n: x[0],
-        c_in: x[1],
-        h: x[2],
-        w: x[3],
-        c_out: w[0],
-        kh: w[2],
-        kw: w[3],
-        ph: spec.padding[0],
-        pw: spec.padding[1],
+    (x.len() == 4 && w.len() == 4 && x[1] == w[1]).then(|| {
+        ConvDims::of(
+            [x[0], x[1], x[2], x[3]],
+            [w[0], w[1], w[2], w[3]],
+            spec.padding,
+        )
     })
 }
 

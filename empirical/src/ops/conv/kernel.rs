@@ -66,6 +66,22 @@ pub enum ConvShapeError {
 }
 
 impl ConvDims {
+    /// The sizes of `x` `[N, C_in, H, W]` convolved with a weight `[C_out, C_in, kh, kw]` and
+    /// zero padding `[ph, pw]` (the weight's second size is not checked against `x`'s).
+    pub fn of(x: [usize; 4], w: [usize; 4], padding: [usize; 2]) -> Self {
+        ConvDims {
+            n: x[0],
+            c_in: x[1],
+            h: x[2],
+            w: x[3],
+            c_out: w[0],
+            kh: w[2],
+            kw: w[3],
+            ph: padding[0],
+            pw: padding[1],
+        }
+    }
+
     /// Output height `H + 2 ph - kh + 1` (0 when the kernel does not fit).
     pub fn h_out(&self) -> usize {
         (self.h + 2 * self.ph + 1).saturating_sub(self.kh)

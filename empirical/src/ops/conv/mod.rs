@@ -130,17 +130,7 @@ pub fn with_conv_fused<R>(on: bool, f: impl FnOnce() -> R) -> R {
 
 /// Whether the fused kernels accept these shapes (else burn's `conv2d` runs as it is).
 fn applies(x: [usize; 4], w: [usize; 4], b: [usize; 1], spec: Conv2dSpec) -> bool {
-    let d = ConvDims {
-        n: x[0],
-        c_in: x[1],
-        h: x[2],
-        w: x[3],
-        c_out: w[0],
-        kh: w[2],
-        kw: w[3],
-        ph: spec.padding[0],
-        pw: spec.padding[1],
-    };
+    let d = ConvDims::of(x, w, spec.padding);
     w[1] == x[1] && b[0] == w[0] && d.check(&[]).is_ok()
 }
 
