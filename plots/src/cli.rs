@@ -411,7 +411,7 @@ fn sweep(a: &Args) -> Result<Outcome, PlotError> {
                 ));
                 continue;
             }
-            let fig = SweepFigure::new(label, task.letter(), points)?;
+            let fig = SweepFigure::new(label, task, points)?;
             files.push(write_figure(
                 &fig,
                 &stem(a, &format!("sweep_{key}_task{}", task.letter())),
@@ -461,7 +461,7 @@ fn curve(a: &Args) -> Result<Outcome, PlotError> {
             println!("curve: {name} skipped (fewer than 2 milestones with a fit)");
             continue;
         }
-        let fig = SweepFigure::new("training epochs (one run)", c.task.letter(), points)?;
+        let fig = SweepFigure::new("training epochs (one run)", c.task, points)?;
         files.push(write_figure(&fig, &stem(a, &format!("curve_{name}")))?);
     }
     if files.is_empty() {

@@ -5,6 +5,8 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use empirical_rules::Task;
+
 use crate::error::{draw_err, PlotError};
 use crate::render::{padded_range, text, Figure};
 
@@ -25,7 +27,7 @@ pub struct SweepPoint {
 #[derive(Debug, Clone)]
 pub struct SweepFigure {
     variable: String,
-    task: String,
+    task: Task,
     points: Vec<SweepPoint>,
 }
 
@@ -33,7 +35,7 @@ impl SweepFigure {
     /// Errors on an empty sweep or non-finite values.
     pub fn new(
         variable: impl Into<String>,
-        task: impl Into<String>,
+        task: Task,
         mut points: Vec<SweepPoint>,
     ) -> Result<Self, PlotError> {
         if points.is_empty() {
@@ -54,7 +56,7 @@ impl SweepFigure {
         points.sort_by(|a, b| a.value.total_cmp(&b.value));
         Ok(SweepFigure {
             variable: variable.into(),
-            task: task.into(),
+            task,
             points,
         })
     }
@@ -71,7 +73,7 @@ impl Figure for SweepFigure {
             .draw(&Text::new(
                 format!(
                     "Task {}: fine-rule fit of DDPM samples vs {} ({} runs)",
-                    self.task,
+                    self.task.letter(),
                     self.variable,
                     self.points.len()
                 ),

@@ -1,6 +1,7 @@
 //! Each figure writes a non-empty PNG and SVG for small inputs, and errors
 //! clearly on empty input.
 
+use empirical_rules::Task;
 use plots::fig5::{ConformingCount, Figure5a, Figure5b, NnDistances};
 use plots::fig6::{Figure6, PsiPanel};
 use plots::grid::{AnnotatedImage, KeyPoint, SampleGrid};
@@ -187,11 +188,11 @@ fn sweep_writes_and_rejects_empty() {
         },
     ];
     check_written(
-        &SweepFigure::new("training epochs", "A", pts).unwrap(),
+        &SweepFigure::new("training epochs", Task::A, pts).unwrap(),
         "sweep",
     );
     assert!(matches!(
-        SweepFigure::new("epochs", "A", vec![]),
+        SweepFigure::new("epochs", Task::A, vec![]),
         Err(PlotError::Empty { .. })
     ));
 }
