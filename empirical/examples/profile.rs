@@ -6,7 +6,12 @@
 //!     cargo run --release -p empirical --example profile -- --preset paper --reps 3
 //!
 //! Options: `--preset cpu|paper|all` (default all), `--batch N` (16), `--reps N` (5; the
-//! median is printed), `--convs` (only the convolution's kernels at every resolution). Times are wall-clock milliseconds on the burn-flex backend.
+//! median is printed), `--convs` (only the convolution's kernels at every resolution),
+//! `--backends` (burn-flex against burn-candle, burn's other CPU backend of the 0.21 family, on
+//! the same U-Net steps and single ops; needs `--features candle`). Times are wall-clock
+//! milliseconds on the burn-flex backend unless a table names another.
+//!
+//!     cargo run --release -p empirical --features candle --example profile -- --backends
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
@@ -439,6 +444,108 @@ fn conv_table(batch: usize, reps: usize) {
     }
 }
 
+/// Inference forward and training forward + backward of a preset's U-Net, a 3x3 conv, a
+/// GroupNorm and a SiLU on an autodiff backend `A` (the ops and the inference forward on its
+/// inner backend): median ms of `reps`.
+#[cfg(feature = "candle")]
+// burn-candle 0.21 marks itself deprecated (upstream points to burn-flex); it is measured here
+// because it is the family's other CPU backend
+#[allow(deprecated)]
+mod backends {
+    use super::time_ms;
+    use burn::module::AutodiffModule;
+    use burn::nn::{GroupNorm, GroupNormConfig};
+    use burn::tensor::activation::silu;
+    use burn::tensor::backend::AutodiffBackend;
+    use burn::tensor::module::conv2d;
+    use burn::tensor::ops::ConvOptions;
+    use burn::tensor::Tensor;
+    use empirical::config::Preset;
+    use empirical::diffusion;
+    use empirical::model::UNet;
+    use empirical::schedule::Schedule;
+    use empirical::train::init_rng;
+    use empirical::workload::bench_config;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    /// `[sampling forward, train fwd + loss + bwd, conv 3x3, GroupNorm, SiLU]` in ms.
+    pub fn times<A: AutodiffBackend>(
+        preset: Preset,
+        batch: usize,
+        reps: usize,
+        device: &A::Device,
+    ) -> [f64; 5] {
+        type I<A> = <A as AutodiffBackend>::InnerBackend;
+        let cfg = bench_config(preset, batch);
+        let s = cfg.image_size;
+        let mut rng = init_rng(cfg.seed);
+        let model = UNet::<A>::new(&cfg.model, s, &mut rng, device);
+        let inference: UNet<I<A>> = model.valid();
+        let mut r = ChaCha8Rng::seed_from_u64(1);
+        let x = diffusion::normal_tensor::<A>(&mut r, [batch, 3, s, s], device);
+        let eps = diffusion::normal_tensor::<A>(&mut r, [batch, 3, s, s], device);
+        let t: Vec<usize> = (0..batch)
+            .map(|i| (i * 61) % cfg.diffusion.timesteps)
+            .collect();
+        let sched = Schedule::from_config(&cfg.diffusion);
+        let xi = x.clone().inner();
+        let sample = time_ms(reps, || {
+            let _ = inference.forward(xi.clone(), &t).into_data();
+        });
+        let train = time_ms(reps, || {
+            let loss = diffusion::loss(&model, &sched, x.clone(), &t, eps.clone());
+            let _ = loss.backward();
+        });
+        // single ops at [16, 64, 32, 32], forward only
+        let h = diffusion::normal_tensor::<I<A>>(&mut r, [16, 64, 32, 32], device);
+        let w = diffusion::normal_tensor::<I<A>>(&mut r, [64, 64, 3, 3], device);
+        let conv = time_ms(reps, || {
+            let y = conv2d(
+                h.clone(),
+                w.clone(),
+                None,
+                ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+            );
+            let _ = y.into_data();
+        });
+        let gn: GroupNorm<I<A>> = GroupNormConfig::new(32, 64).init(device);
+        let norm = time_ms(reps, || {
+            let _ = gn.forward(h.clone()).into_data();
+        });
+        let act = time_ms(reps, || {
+            let _ = silu(h.clone()).into_data();
+        });
+        [sample, train, conv, norm, act]
+    }
+
+    pub fn table(batch: usize, reps: usize) {
+        type Flex = empirical::backend::CpuAutodiff;
+        type Candle = burn::backend::Autodiff<burn_candle::Candle<f32, i64>>;
+        println!("\n## burn-flex (with this crate's fused ops) against burn-candle (ms, median of {reps})\n");
+        println!("| preset | backend | sampling forward | train fwd + bwd | conv 3x3 [16,64,32,32] | GroupNorm(32) | SiLU |");
+        println!("|---|---|---:|---:|---:|---:|---:|");
+        for preset in [Preset::Cpu, Preset::Paper] {
+            let rows = [
+                (
+                    "flex",
+                    times::<Flex>(preset, batch, reps, &Default::default()),
+                ),
+                (
+                    "candle",
+                    times::<Candle>(preset, batch, reps, &burn_candle::CandleDevice::Cpu),
+                ),
+            ];
+            for (name, v) in rows {
+                println!(
+                    "| {preset} | {name} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} |",
+                    v[0], v[1], v[2], v[3], v[4]
+                );
+            }
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let opt = |name: &str| {
@@ -450,6 +557,18 @@ fn main() {
     let preset = opt("--preset").unwrap_or_else(|| "all".into());
     let batch: usize = opt("--batch").and_then(|s| s.parse().ok()).unwrap_or(16);
     let reps: usize = opt("--reps").and_then(|s| s.parse().ok()).unwrap_or(5);
+    if args.iter().any(|a| a == "--backends") {
+        #[cfg(feature = "candle")]
+        {
+            backends::table(batch, reps);
+            return;
+        }
+        #[cfg(not(feature = "candle"))]
+        {
+            eprintln!("--backends needs the candle feature: cargo run --release -p empirical --features candle --example profile -- --backends");
+            std::process::exit(2);
+        }
+    }
     if args.iter().any(|a| a == "--convs") {
         conv_table(batch, reps);
         return;
