@@ -461,7 +461,7 @@ fn curve(a: &Args) -> Result<Outcome, PlotError> {
             println!("curve: {name} skipped (fewer than 2 milestones with a fit)");
             continue;
         }
-        let fig = SweepFigure::new("training epochs (one run)", c.task, points)?;
+        let fig = SweepFigure::new("training epochs", c.task, points)?.of_one_run();
         files.push(write_figure(&fig, &stem(a, &format!("curve_{name}")))?);
     }
     if files.is_empty() {

@@ -29,6 +29,8 @@ pub struct SweepFigure {
     variable: String,
     task: Task,
     points: Vec<SweepPoint>,
+    /// What one point is, for the title ("runs", or "milestones of one run").
+    counted: &'static str,
 }
 
 impl SweepFigure {
@@ -58,7 +60,14 @@ impl SweepFigure {
             variable: variable.into(),
             task,
             points,
+            counted: "runs",
         })
+    }
+
+    /// The same figure for the milestones of one training run (a training curve).
+    pub fn of_one_run(mut self) -> Self {
+        self.counted = "milestones of one run";
+        self
     }
 }
 
@@ -72,10 +81,11 @@ impl Figure for SweepFigure {
         title
             .draw(&Text::new(
                 format!(
-                    "Task {}: fine-rule fit of DDPM samples vs {} ({} runs)",
+                    "Task {}: fine-rule fit of DDPM samples vs {} ({} {})",
                     self.task.letter(),
                     self.variable,
-                    self.points.len()
+                    self.points.len(),
+                    self.counted
                 ),
                 (16, 12),
                 text(20.0),
