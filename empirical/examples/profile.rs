@@ -459,7 +459,6 @@ mod backends {
     use burn::tensor::backend::AutodiffBackend;
     use burn::tensor::module::conv2d;
     use burn::tensor::ops::ConvOptions;
-    use burn::tensor::Tensor;
     use empirical::config::Preset;
     use empirical::diffusion;
     use empirical::model::UNet;
