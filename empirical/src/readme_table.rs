@@ -39,6 +39,18 @@ pub fn load(readme: &Path) -> Result<Vec<TaskRow>> {
         .map_err(|e| Error::Other(format!("cannot parse {}: {e}", path.display())))
 }
 
+/// Check that `readme` can take the table (it is readable and has the markers), before any work.
+pub fn check(readme: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(readme).map_err(|e| Error::io(readme, e))?;
+    match MARKERS.block(&text) {
+        Some(_) => Ok(()),
+        None => Err(Error::Other(format!(
+            "{} has no main-job table markers",
+            readme.display()
+        ))),
+    }
+}
+
 /// Store `rows` beside `readme` and write their table into it. README is checked for the markers
 /// before anything is written.
 pub fn write(readme: &Path, rows: &[TaskRow]) -> Result<()> {

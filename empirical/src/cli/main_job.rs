@@ -79,13 +79,7 @@ pub(super) fn cmd_run(a: &RunArgs) -> Result<()> {
         quiet: a.quiet,
     };
     if let Some(readme) = &a.readme {
-        let text = std::fs::read_to_string(readme).map_err(|e| Error::io(readme, e))?;
-        if crate::readme_table::MARKERS.block(&text).is_none() {
-            return Err(Error::Other(format!(
-                "{} has no main-job table markers",
-                readme.display()
-            )));
-        }
+        crate::readme_table::check(readme)?;
     }
     // validate every task's config before any work
     let mut cfgs = Vec::new();
