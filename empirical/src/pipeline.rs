@@ -319,6 +319,7 @@ pub fn train_run<B: AutodiffBackend>(
 ) -> Result<(Trainer<B>, train::TrainSummary)> {
     let images = data::training_images(cfg, Some(&run.data()))?;
     let flat = data::to_tensor_data(&images);
+    let resuming = run.latest_checkpoint().is_some();
     let mut trainer = match run.latest_checkpoint() {
         Some((_, p)) => {
             let ckpt = Checkpoint::load(&p)?;
@@ -354,12 +355,13 @@ pub fn train_run<B: AutodiffBackend>(
         }
     };
     run.write_config(cfg)?;
-    run.write_info(&RunInfo::new(
-        cfg,
-        &opts.backend,
-        trainer.num_params(),
-        &opts.command,
-    ))?;
+    let info = RunInfo::new(cfg, &opts.backend, trainer.num_params(), &opts.command);
+    let info = if resuming {
+        info.resumed_from(run.read_info(), &opts.command)
+    } else {
+        info
+    };
+    run.write_info(&info)?;
     if !opts.quiet {
         eprintln!(
             "task {}: {} parameters, {} training images, stopping at {} steps ({})",

@@ -25,7 +25,12 @@ pub struct RunInfo {
     pub empirical_version: String,
     pub burn_version: String,
     pub parameters: usize,
+    /// The command that created the run.
     pub command: String,
+    /// The commands that continued it, oldest first, a command repeated in a row kept once
+    /// (absent in runs never resumed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumed: Vec<String>,
 }
 
 impl RunInfo {
@@ -40,6 +45,29 @@ impl RunInfo {
             burn_version: "0.21.0".into(),
             parameters,
             command: command.into(),
+            resumed: Vec::new(),
+        }
+    }
+
+    /// This record for a run continued by `command`: the creating command and earlier resumes
+    /// of `previous` (the run's `run.json` before, if readable) are kept.
+    pub fn resumed_from(self, previous: Option<RunInfo>, command: &str) -> Self {
+        match previous {
+            Some(p) => {
+                let mut resumed = p.resumed;
+                let repeated = resumed
+                    .last()
+                    .map_or(p.command == command, |l| l == command);
+                if !repeated {
+                    resumed.push(command.into());
+                }
+                RunInfo {
+                    command: p.command,
+                    resumed,
+                    ..self
+                }
+            }
+            None => self,
         }
     }
 }
@@ -161,6 +189,11 @@ impl RunDir {
         let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
         RunConfig::from_resolved_toml(&text, &p.display().to_string())
     }
+    /// Read `run.json`, if there is a readable one.
+    pub fn read_info(&self) -> Option<RunInfo> {
+        let text = std::fs::read_to_string(self.layout().run_info()).ok()?;
+        serde_json::from_str(&text).ok()
+    }
     /// Write `run.json`.
     pub fn write_info(&self, info: &RunInfo) -> Result<()> {
         let s = serde_json::to_vec_pretty(info).expect("serialises");
@@ -201,5 +234,45 @@ impl RunDir {
                 let _ = std::fs::remove_file(p);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(command: &str) -> RunInfo {
+        let cfg = RunConfig::preset(Preset::Tiny, Task::A).expect("tiny preset");
+        RunInfo::new(&cfg, "flex (CPU)", 10, command)
+    }
+
+    #[test]
+    fn a_resume_keeps_the_creating_command_and_lists_the_resumes() {
+        let first = info("empirical curve --task A --out r");
+        let once = info("empirical curve --resume r").resumed_from(Some(first), "resume 1");
+        assert_eq!(once.command, "empirical curve --task A --out r");
+        assert_eq!(once.resumed, vec!["resume 1".to_string()]);
+        // a curve continues its run once per milestone: the same command is kept once
+        let again = info("x").resumed_from(Some(once.clone()), "resume 1");
+        assert_eq!(again.resumed, once.resumed);
+        let same = info("x").resumed_from(Some(info("c")), "c");
+        assert!(same.resumed.is_empty());
+        let twice = info("x").resumed_from(Some(once), "resume 2");
+        assert_eq!(twice.command, "empirical curve --task A --out r");
+        assert_eq!(
+            twice.resumed,
+            vec!["resume 1".to_string(), "resume 2".to_string()]
+        );
+        let lost = info("resume 3").resumed_from(None, "resume 3");
+        assert_eq!(lost.command, "resume 3");
+        assert!(lost.resumed.is_empty());
+    }
+
+    #[test]
+    fn a_run_never_resumed_has_no_resumed_field() {
+        let s = serde_json::to_string(&info("c")).expect("serialises");
+        assert!(!s.contains("resumed"), "{s}");
+        let back: RunInfo = serde_json::from_str(&s).expect("reads back");
+        assert!(back.resumed.is_empty());
     }
 }
