@@ -319,8 +319,9 @@ pub fn train_run<B: AutodiffBackend>(
 ) -> Result<(Trainer<B>, train::TrainSummary)> {
     let images = data::training_images(cfg, Some(&run.data()))?;
     let flat = data::to_tensor_data(&images);
-    let resuming = run.latest_checkpoint().is_some();
-    let mut trainer = match run.latest_checkpoint() {
+    let latest = run.latest_checkpoint();
+    let resuming = latest.is_some();
+    let mut trainer = match latest {
         Some((_, p)) => {
             let ckpt = Checkpoint::load(&p)?;
             let mut t = Trainer::<B>::from_checkpoint(&ckpt, &p, device)?;
@@ -357,7 +358,7 @@ pub fn train_run<B: AutodiffBackend>(
     run.write_config(cfg)?;
     let info = RunInfo::new(cfg, &opts.backend, trainer.num_params(), &opts.command);
     let info = if resuming {
-        info.resumed_from(run.read_info(), &opts.command)
+        info.resumed_from(run.read_info())
     } else {
         info
     };

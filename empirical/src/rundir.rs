@@ -49,17 +49,15 @@ impl RunInfo {
         }
     }
 
-    /// This record for a run continued by `command`: the creating command and earlier resumes
-    /// of `previous` (the run's `run.json` before, if readable) are kept.
-    pub fn resumed_from(self, previous: Option<RunInfo>, command: &str) -> Self {
+    /// This record of a continuing command, with the creating command and earlier resumes of
+    /// `previous` (the run's `run.json` before, if readable) kept.
+    pub fn resumed_from(self, previous: Option<RunInfo>) -> Self {
         match previous {
             Some(p) => {
                 let mut resumed = p.resumed;
-                let repeated = resumed
-                    .last()
-                    .map_or(p.command == command, |l| l == command);
+                let repeated = resumed.last().unwrap_or(&p.command) == &self.command;
                 if !repeated {
-                    resumed.push(command.into());
+                    resumed.push(self.command.clone());
                 }
                 RunInfo {
                     command: p.command,
@@ -249,21 +247,21 @@ mod tests {
     #[test]
     fn a_resume_keeps_the_creating_command_and_lists_the_resumes() {
         let first = info("empirical curve --task A --out r");
-        let once = info("empirical curve --resume r").resumed_from(Some(first), "resume 1");
+        let once = info("resume 1").resumed_from(Some(first));
         assert_eq!(once.command, "empirical curve --task A --out r");
         assert_eq!(once.resumed, vec!["resume 1".to_string()]);
         // a curve continues its run once per milestone: the same command is kept once
-        let again = info("x").resumed_from(Some(once.clone()), "resume 1");
+        let again = info("resume 1").resumed_from(Some(once.clone()));
         assert_eq!(again.resumed, once.resumed);
-        let same = info("x").resumed_from(Some(info("c")), "c");
+        let same = info("c").resumed_from(Some(info("c")));
         assert!(same.resumed.is_empty());
-        let twice = info("x").resumed_from(Some(once), "resume 2");
+        let twice = info("resume 2").resumed_from(Some(once));
         assert_eq!(twice.command, "empirical curve --task A --out r");
         assert_eq!(
             twice.resumed,
             vec!["resume 1".to_string(), "resume 2".to_string()]
         );
-        let lost = info("resume 3").resumed_from(None, "resume 3");
+        let lost = info("resume 3").resumed_from(None);
         assert_eq!(lost.command, "resume 3");
         assert!(lost.resumed.is_empty());
     }
