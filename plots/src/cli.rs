@@ -79,7 +79,9 @@ pub enum Which {
     /// Figures 12-14: R^2 and Error against epochs / training-set size / resolution.
     Sweep,
     /// Figure 12 from training curves: R^2 and Error at each milestone of every
-    /// `<runs>/<name>/curve.json` (written by `empirical curve`).
+    /// `<runs>/<name>/curve.json` (written by `empirical curve`), one figure per run
+    /// (`curve_<name>`) and, for a task with two or more runs (seeds), one with a
+    /// line per run (`curve_<task>`).
     Curve,
     /// Figure 8: annotated training examples (no run needed).
     Fig8,
@@ -437,6 +439,7 @@ fn curve(a: &Args) -> Result<Outcome, PlotError> {
         .collect();
     dirs.sort();
     let mut files = Vec::new();
+    let mut by_task: Vec<(Task, Vec<SweepPoint>)> = Vec::new();
     for d in dirs {
         let name = d
             .file_name()
@@ -461,8 +464,25 @@ fn curve(a: &Args) -> Result<Outcome, PlotError> {
             println!("curve: {name} skipped (fewer than 2 milestones with a fit)");
             continue;
         }
-        let fig = SweepFigure::new("training epochs", c.task, points)?.of_one_run();
+        let fig = SweepFigure::new("training epochs", c.task, points.clone())?.of_one_run();
         files.push(write_figure(&fig, &stem(a, &format!("curve_{name}")))?);
+        match by_task.iter_mut().find(|(t, _)| *t == c.task) {
+            Some((_, all)) => all.extend(points),
+            None => by_task.push((c.task, points)),
+        }
+    }
+    // Runs of one task (seeds) side by side: one line per run.
+    for (task, points) in by_task {
+        let runs: std::collections::BTreeSet<&str> =
+            points.iter().map(|p| p.run.as_str()).collect();
+        if runs.len() < 2 {
+            continue;
+        }
+        let fig = SweepFigure::new("training epochs", task, points)?.of_runs();
+        files.push(write_figure(
+            &fig,
+            &stem(a, &format!("curve_{}", task.letter())),
+        )?);
     }
     if files.is_empty() {
         return Ok(Outcome::Skipped(format!(

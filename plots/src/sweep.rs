@@ -23,15 +23,45 @@ pub struct SweepPoint {
     pub run: String,
 }
 
+/// What one point of a [`SweepFigure`] is, and which points one line joins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    /// Each point is one run; one line joins them in order of the setting.
+    Runs,
+    /// Each point is a milestone of the same run (a training curve).
+    MilestonesOfOneRun,
+    /// Milestones of several runs (e.g. seeds): one line and colour per run, with a legend.
+    MilestonesOfRuns,
+}
+
+impl Grouping {
+    fn counted(self) -> &'static str {
+        match self {
+            Grouping::Runs => "runs",
+            Grouping::MilestonesOfOneRun => "milestones of one run",
+            Grouping::MilestonesOfRuns => "milestones of",
+        }
+    }
+}
+
 /// R² and Error against one swept setting.
 #[derive(Debug, Clone)]
 pub struct SweepFigure {
     variable: String,
     task: Task,
     points: Vec<SweepPoint>,
-    /// What one point is, for the title ("runs", or "milestones of one run").
-    counted: &'static str,
+    grouping: Grouping,
 }
+
+/// Colours of the runs in a [`Grouping::MilestonesOfRuns`] figure, in run order.
+const RUN_COLOURS: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(23, 190, 207),
+];
 
 impl SweepFigure {
     /// Errors on an empty sweep or non-finite values.
@@ -60,14 +90,35 @@ impl SweepFigure {
             variable: variable.into(),
             task,
             points,
-            counted: "runs",
+            grouping: Grouping::Runs,
         })
     }
 
     /// The same figure for the milestones of one training run (a training curve).
     pub fn of_one_run(mut self) -> Self {
-        self.counted = "milestones of one run";
+        self.grouping = Grouping::MilestonesOfOneRun;
         self
+    }
+
+    /// The same figure for the milestones of several runs (each point's `run`
+    /// names its run): one line per run, so seeds can be told apart from a trend.
+    pub fn of_runs(mut self) -> Self {
+        self.grouping = Grouping::MilestonesOfRuns;
+        self
+    }
+
+    /// The runs' names in first-seen order (one entry unless [`Grouping::MilestonesOfRuns`]).
+    fn lines(&self) -> Vec<Option<&str>> {
+        if self.grouping != Grouping::MilestonesOfRuns {
+            return vec![None];
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for p in &self.points {
+            if !names.contains(&p.run.as_str()) {
+                names.push(&p.run);
+            }
+        }
+        names.into_iter().map(Some).collect()
     }
 }
 
@@ -81,11 +132,15 @@ impl Figure for SweepFigure {
         title
             .draw(&Text::new(
                 format!(
-                    "Task {}: fine-rule fit of DDPM samples vs {} ({} {})",
+                    "Task {}: fine-rule fit of DDPM samples vs {} ({} {}{})",
                     self.task.letter(),
                     self.variable,
                     self.points.len(),
-                    self.counted
+                    self.grouping.counted(),
+                    match self.grouping {
+                        Grouping::MilestonesOfRuns => format!(" {} runs", self.lines().len()),
+                        _ => String::new(),
+                    }
                 ),
                 (16, 12),
                 text(20.0),
@@ -94,20 +149,25 @@ impl Figure for SweepFigure {
         let cells = body.split_evenly((1, 2));
         let (xl, xh) =
             padded_range(self.points.iter().map(|p| p.value), 0.08).unwrap_or((0.0, 1.0));
-        let series: [(&str, Box<dyn Fn(&SweepPoint) -> f64>, RGBColor); 2] = [
+        // R² rises and the Error falls with training: each legend goes in the
+        // corner its curves leave empty.
+        type Metric = Box<dyn Fn(&SweepPoint) -> f64>;
+        let series: [(&str, Metric, RGBColor, SeriesLabelPosition); 2] = [
             (
                 "R² of the OLS fit (dimensionless)",
                 Box::new(|p| p.r_squared),
                 BLUE,
+                SeriesLabelPosition::UpperLeft,
             ),
             (
                 "Eq. 4 Error (feature units, fraction of image)",
                 Box::new(|p| p.error),
                 RED,
+                SeriesLabelPosition::UpperRight,
             ),
         ];
-        for ((label, f, colour), area) in series.iter().zip(cells.iter()) {
-            let ys: Vec<f64> = self.points.iter().map(|p| f(p)).collect();
+        for ((label, f, colour, legend_at), area) in series.iter().zip(cells.iter()) {
+            let ys: Vec<f64> = self.points.iter().map(f).collect();
             let (yl, yh) = padded_range(
                 ys.iter().copied().filter(|v| v.is_finite()).chain([0.0]),
                 0.1,
@@ -128,28 +188,47 @@ impl Figure for SweepFigure {
                 .light_line_style(WHITE)
                 .draw()
                 .map_err(draw_err)?;
-            let pts: Vec<(f64, f64)> = self
-                .points
-                .iter()
-                .zip(&ys)
-                .filter(|(_, y)| y.is_finite())
-                .map(|(p, y)| (p.value, *y))
-                .collect();
-            chart
-                .draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))
-                .map_err(draw_err)?;
-            chart
-                .draw_series(
-                    pts.iter()
-                        .map(|&(x, y)| Circle::new((x, y), 5, colour.filled())),
-                )
-                .map_err(draw_err)?;
-            chart
-                .draw_series(
-                    pts.iter()
-                        .map(|&(x, y)| Text::new(format!("{y:.3}"), (x, y), text(12.0))),
-                )
-                .map_err(draw_err)?;
+            let lines = self.lines();
+            for (i, run) in lines.iter().enumerate() {
+                let c = match run {
+                    Some(_) => RUN_COLOURS[i % RUN_COLOURS.len()],
+                    None => *colour,
+                };
+                let pts: Vec<(f64, f64)> = self
+                    .points
+                    .iter()
+                    .zip(&ys)
+                    .filter(|(p, y)| y.is_finite() && run.is_none_or(|r| p.run == r))
+                    .map(|(p, y)| (p.value, *y))
+                    .collect();
+                let drawn = chart
+                    .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
+                    .map_err(draw_err)?;
+                if let Some(r) = run {
+                    drawn.label(r.to_string()).legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                    });
+                }
+                chart
+                    .draw_series(pts.iter().map(|&(x, y)| Circle::new((x, y), 5, c.filled())))
+                    .map_err(draw_err)?;
+                chart
+                    .draw_series(
+                        pts.iter()
+                            .map(|&(x, y)| Text::new(format!("{y:.3}"), (x, y), text(12.0))),
+                    )
+                    .map_err(draw_err)?;
+            }
+            if lines.len() > 1 {
+                chart
+                    .configure_series_labels()
+                    .position(legend_at.clone())
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .label_font(text(13.0))
+                    .draw()
+                    .map_err(draw_err)?;
+            }
         }
         Ok(())
     }

@@ -221,3 +221,31 @@ fn grid_writes_and_rejects_empty() {
         Err(PlotError::Empty { .. })
     ));
 }
+
+#[test]
+fn curve_of_several_runs_draws_one_line_per_run() {
+    let pt = |value: f64, r_squared: f64, error: f64, run: &str| SweepPoint {
+        value,
+        r_squared,
+        error,
+        run: run.into(),
+    };
+    let pts = vec![
+        pt(50.0, 0.10, 0.72, "A-s0"),
+        pt(100.0, 0.69, 0.19, "A-s0"),
+        pt(50.0, 0.20, 0.60, "A-s1"),
+        pt(100.0, 0.60, 0.25, "A-s1"),
+    ];
+    let fig = SweepFigure::new("training epochs", Task::A, pts)
+        .unwrap()
+        .of_runs();
+    check_written(&fig, "curve_runs");
+    // The legend names both runs.
+    let dir = tempfile::tempdir().unwrap();
+    let w = write_figure(&fig, &dir.path().join("c")).unwrap();
+    let svg = std::fs::read_to_string(&w.svg).unwrap();
+    assert!(
+        svg.contains("A-s0") && svg.contains("A-s1"),
+        "legend lacks a run"
+    );
+}
