@@ -107,7 +107,7 @@ impl SweepFigure {
         self
     }
 
-    /// The runs' names in first-seen order (one entry unless [`Grouping::MilestonesOfRuns`]).
+    /// The runs' names in name order (one entry unless [`Grouping::MilestonesOfRuns`]).
     fn lines(&self) -> Vec<Option<&str>> {
         if self.grouping != Grouping::MilestonesOfRuns {
             return vec![None];
@@ -118,6 +118,7 @@ impl SweepFigure {
                 names.push(&p.run);
             }
         }
+        names.sort_unstable();
         names.into_iter().map(Some).collect()
     }
 }
