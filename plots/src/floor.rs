@@ -16,7 +16,7 @@ use plotters::prelude::*;
 use serde::Deserialize;
 
 use crate::error::{draw_err, PlotError};
-use crate::render::{text, Figure};
+use crate::render::{text, Figure, PALETTE};
 
 /// Smallest value drawn on the log axes.
 pub const FLOOR_DRAWN: f64 = 1e-12;
@@ -175,17 +175,6 @@ impl FloorFigure {
     }
 }
 
-const COLOURS: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(214, 39, 40),
-    RGBColor(44, 160, 44),
-    RGBColor(148, 103, 189),
-    RGBColor(255, 127, 14),
-    RGBColor(23, 190, 207),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-];
-
 fn reference_style(name: &str) -> (RGBColor, (u32, u32)) {
     match name {
         "per_patch_bayes" => (BLACK, (10, 6)),
@@ -206,7 +195,7 @@ fn reference_label(name: &str) -> &str {
 impl FloorFigure {
     fn colour(&self, arch: &str) -> RGBColor {
         let i = self.archs.iter().position(|a| a == arch).unwrap_or(0);
-        COLOURS[i % COLOURS.len()]
+        PALETTE[i % PALETTE.len()]
     }
 }
 

@@ -100,3 +100,15 @@ pub(crate) fn padded_range(values: impl IntoIterator<Item = f64>, pad: f64) -> O
     }
     Some((lo - pad * span, hi + pad * span))
 }
+
+/// Line colours for figures with one line per series, in series order.
+pub(crate) const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(23, 190, 207),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+];

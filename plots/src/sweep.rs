@@ -8,7 +8,7 @@ use plotters::prelude::*;
 use empirical_rules::Task;
 
 use crate::error::{draw_err, PlotError};
-use crate::render::{padded_range, text, Figure};
+use crate::render::{padded_range, text, Figure, PALETTE};
 
 /// One point of a sweep: a run's setting and its Eq. 4 summary.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,16 +52,6 @@ pub struct SweepFigure {
     points: Vec<SweepPoint>,
     grouping: Grouping,
 }
-
-/// Colours of the runs in a [`Grouping::MilestonesOfRuns`] figure, in run order.
-const RUN_COLOURS: [RGBColor; 6] = [
-    RGBColor(31, 119, 180),
-    RGBColor(214, 39, 40),
-    RGBColor(44, 160, 44),
-    RGBColor(148, 103, 189),
-    RGBColor(255, 127, 14),
-    RGBColor(23, 190, 207),
-];
 
 impl SweepFigure {
     /// Errors on an empty sweep or non-finite values.
@@ -192,7 +182,7 @@ impl Figure for SweepFigure {
             let lines = self.lines();
             for (i, run) in lines.iter().enumerate() {
                 let c = match run {
-                    Some(_) => RUN_COLOURS[i % RUN_COLOURS.len()],
+                    Some(_) => PALETTE[i % PALETTE.len()],
                     None => *colour,
                 };
                 let pts: Vec<(f64, f64)> = self
