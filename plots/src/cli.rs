@@ -439,7 +439,8 @@ fn curve(a: &Args) -> Result<Outcome, PlotError> {
         .collect();
     dirs.sort();
     let mut files = Vec::new();
-    let mut by_task: Vec<(Task, Vec<SweepPoint>)> = Vec::new();
+    // Per task: how many runs, and their fitted milestones.
+    let mut by_task: Vec<(Task, usize, Vec<SweepPoint>)> = Vec::new();
     for d in dirs {
         let name = d
             .file_name()
@@ -466,16 +467,17 @@ fn curve(a: &Args) -> Result<Outcome, PlotError> {
         }
         let fig = SweepFigure::new("training epochs", c.task, points.clone())?.of_one_run();
         files.push(write_figure(&fig, &stem(a, &format!("curve_{name}")))?);
-        match by_task.iter_mut().find(|(t, _)| *t == c.task) {
-            Some((_, all)) => all.extend(points),
-            None => by_task.push((c.task, points)),
+        match by_task.iter_mut().find(|(t, _, _)| *t == c.task) {
+            Some((_, runs, all)) => {
+                *runs += 1;
+                all.extend(points);
+            }
+            None => by_task.push((c.task, 1, points)),
         }
     }
     // Runs of one task (seeds) side by side: one line per run.
-    for (task, points) in by_task {
-        let runs: std::collections::BTreeSet<&str> =
-            points.iter().map(|p| p.run.as_str()).collect();
-        if runs.len() < 2 {
+    for (task, runs, points) in by_task {
+        if runs < 2 {
             continue;
         }
         let fig = SweepFigure::new("training epochs", task, points)?.of_runs();

@@ -35,11 +35,12 @@ pub enum Grouping {
 }
 
 impl Grouping {
-    fn counted(self) -> &'static str {
+    /// What `n` points of `runs` runs are, for the title.
+    fn counted(self, n: usize, runs: usize) -> String {
         match self {
-            Grouping::Runs => "runs",
-            Grouping::MilestonesOfOneRun => "milestones of one run",
-            Grouping::MilestonesOfRuns => "milestones of",
+            Grouping::Runs => format!("{n} runs"),
+            Grouping::MilestonesOfOneRun => format!("{n} milestones of one run"),
+            Grouping::MilestonesOfRuns => format!("{n} milestones of {runs} runs"),
         }
     }
 }
@@ -120,18 +121,14 @@ impl Figure for SweepFigure {
     }
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
         let (title, body) = root.split_vertically(44);
+        let lines = self.lines();
         title
             .draw(&Text::new(
                 format!(
-                    "Task {}: fine-rule fit of DDPM samples vs {} ({} {}{})",
+                    "Task {}: fine-rule fit of DDPM samples vs {} ({})",
                     self.task.letter(),
                     self.variable,
-                    self.points.len(),
-                    self.grouping.counted(),
-                    match self.grouping {
-                        Grouping::MilestonesOfRuns => format!(" {} runs", self.lines().len()),
-                        _ => String::new(),
-                    }
+                    self.grouping.counted(self.points.len(), lines.len()),
                 ),
                 (16, 12),
                 text(20.0),
@@ -179,7 +176,6 @@ impl Figure for SweepFigure {
                 .light_line_style(WHITE)
                 .draw()
                 .map_err(draw_err)?;
-            let lines = self.lines();
             for (i, run) in lines.iter().enumerate() {
                 let c = match run {
                     Some(_) => PALETTE[i % PALETTE.len()],

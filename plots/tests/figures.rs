@@ -9,7 +9,8 @@ use plots::scatter::{ScatterFigure, ScatterPanel};
 use plots::sweep::{SweepFigure, SweepPoint};
 use plots::{write_figure, Figure, PlotError};
 
-fn check_written<F: Figure>(fig: &F, name: &str) {
+/// Checks the written PNG and SVG; returns the SVG text.
+fn check_written<F: Figure>(fig: &F, name: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let w = write_figure(fig, &dir.path().join(name)).unwrap();
     // Set PLOTS_TEST_OUT=DIR to keep a copy of each test figure for viewing.
@@ -29,6 +30,7 @@ fn check_written<F: Figure>(fig: &F, name: &str) {
     let svg = std::fs::read_to_string(&w.svg).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("</svg>"));
     assert!(svg.contains("<text"), "SVG has no text");
+    svg
 }
 
 fn psi_panel(act: &str, t: f64) -> PsiPanel {
@@ -239,11 +241,8 @@ fn curve_of_several_runs_draws_one_line_per_run() {
     let fig = SweepFigure::new("training epochs", Task::A, pts)
         .unwrap()
         .of_runs();
-    check_written(&fig, "curve_runs");
+    let svg = check_written(&fig, "curve_runs");
     // The legend names both runs.
-    let dir = tempfile::tempdir().unwrap();
-    let w = write_figure(&fig, &dir.path().join("c")).unwrap();
-    let svg = std::fs::read_to_string(&w.svg).unwrap();
     assert!(
         svg.contains("A-s0") && svg.contains("A-s1"),
         "legend lacks a run"
