@@ -125,8 +125,9 @@ fn check_pairs(x: &[f64], y: &[f64]) -> Result<(), MetricError> {
     Ok(())
 }
 
-/// Empirical quantile with linear interpolation (NumPy's default `linear` method).
-fn quantile(sorted: &[f64], q: f64) -> f64 {
+/// Empirical quantile of ascending `sorted` (not empty) with linear interpolation (NumPy's
+/// default `linear` method).
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     let pos = q * (sorted.len() - 1) as f64;
     let lo = pos.floor() as usize;
     let hi = pos.ceil() as usize;

@@ -22,6 +22,7 @@ use crate::rundir::{write_atomic, RunDir};
 use crate::train;
 use empirical_rules::color::RangeSet;
 pub use empirical_rules::curve::{format_table, to_csv, Curve, CurvePoint};
+use empirical_rules::eval::{interval, EvalConfig};
 
 /// Options of [`run_curve`].
 #[derive(Clone, Debug, Default)]
@@ -91,10 +92,8 @@ pub fn run_curve<B: AutodiffBackend>(
     for &epoch in &epochs {
         let dir = milestone_dir(run, epoch);
         let point_file = dir.join("point.json");
-        if let Ok(text) = std::fs::read_to_string(&point_file) {
-            let p: CurvePoint = serde_json::from_str(&text)
-                .map_err(|e| Error::Other(format!("{}: {e}", point_file.display())))?;
-            curve.points.push(p);
+        if point_file.is_file() {
+            curve.points.push(read_point(&point_file)?);
             continue;
         }
         let stop = epoch * spe;
@@ -151,6 +150,91 @@ pub fn run_curve<B: AutodiffBackend>(
     }
     write_curve(run, &curve)?;
     Ok(curve)
+}
+
+/// How [`rescore`] scored a milestone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rescored {
+    /// Its `samples.npy` evaluated again: every field of the point is the evaluator's as it now is.
+    Samples,
+    /// Its samples are not kept: the point is unchanged apart from the intervals, computed from
+    /// the `(x, y)` pairs of the valid images in its `per_image.csv`.
+    IntervalsOnly,
+}
+
+/// Score every measured milestone of `run` again with the evaluator as it now is, without
+/// training or sampling. A milestone with its `samples.npy` is evaluated again (its
+/// `results.json`, `per_image.csv` and `point.json` rewritten; the point keeps its training
+/// fields: step, training loss and time); one whose samples are not kept gets only the bootstrap
+/// intervals of [`CurvePoint`], from its `per_image.csv`. Then `curve.json` and `curve.csv`.
+/// A milestone with neither file is an error, raised before anything is written.
+pub fn rescore(cfg: &RunConfig, run: &RunDir) -> Result<(Curve, Vec<Rescored>)> {
+    let stored = load(run)?;
+    // each milestone's own point.json, as a resumed curve reads it
+    let olds: Vec<CurvePoint> = stored
+        .points
+        .iter()
+        .map(|p| read_point(&milestone_dir(run, p.epoch).join("point.json")))
+        .collect::<Result<_>>()?;
+    let how: Vec<Rescored> = olds
+        .iter()
+        .map(|p| {
+            let dir = milestone_dir(run, p.epoch);
+            if dir.join("samples.npy").is_file() {
+                Ok(Rescored::Samples)
+            } else if dir.join("per_image.csv").is_file() {
+                Ok(Rescored::IntervalsOnly)
+            } else {
+                Err(Error::Other(format!(
+                    "milestone {} has a point but neither samples.npy nor per_image.csv in {}",
+                    p.epoch,
+                    dir.display()
+                )))
+            }
+        })
+        .collect::<Result<_>>()?;
+    let rules = |e: empirical_rules::Error| Error::Rules(e.to_string());
+    let mut points = Vec::with_capacity(how.len());
+    for (old, &h) in olds.iter().zip(&how) {
+        let dir = milestone_dir(run, old.epoch);
+        let point = match h {
+            Rescored::Samples => {
+                let images = empirical_rules::io::read_npy_images(&dir.join("samples.npy"))
+                    .map_err(rules)?;
+                let report = pipeline::evaluate_to(cfg, &images, RangeSet::Loose, &dir, "results")?;
+                CurvePoint::from_summary(
+                    old.epoch,
+                    old.step,
+                    old.train_loss,
+                    old.train_seconds,
+                    &report.summary,
+                )
+            }
+            Rescored::IntervalsOnly => {
+                let (x, y) = empirical_rules::cli::read_per_image_pairs(&dir.join("per_image.csv"))
+                    .map_err(rules)?;
+                let iv = old.error.and_then(|_| {
+                    interval::of_summary_pairs(cfg.task, &x, &y, &EvalConfig::default())
+                });
+                CurvePoint {
+                    error_interval: iv.map(|i| i.error),
+                    r_squared_interval: iv.map(|i| i.r_squared),
+                    ..old.clone()
+                }
+            }
+        };
+        write_json(&dir.join("point.json"), &point)?;
+        points.push(point);
+    }
+    let curve = Curve { points, ..stored };
+    write_curve(run, &curve)?;
+    Ok((curve, how))
+}
+
+/// A milestone's `point.json`.
+fn read_point(path: &Path) -> Result<CurvePoint> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::Other(format!("{}: {e}", path.display())))
 }
 
 /// Mean of the logged losses of `metrics.csv` (`step,loss,...`) at steps in `(from, to]`.

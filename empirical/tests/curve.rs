@@ -87,3 +87,109 @@ fn a_milestone_behind_the_newest_checkpoint_is_refused() {
         .unwrap_err();
     assert!(err.to_string().contains("cannot go back"), "{err}");
 }
+
+/// A run folder whose milestones 1 and 2 hold `images` as their samples and a point with
+/// made-up scores (as a curve measured with an older evaluator would).
+fn run_with_scored_samples(images: &[image::RgbImage]) -> (tempfile::TempDir, RunDir, RunConfig) {
+    let cfg = tiny(2);
+    let dir = tempfile::tempdir().unwrap();
+    let run = RunDir::create(dir.path()).unwrap();
+    run.write_config(&cfg).unwrap();
+    let mut points = Vec::new();
+    for epoch in [1u64, 2] {
+        let m = curve::milestone_dir(&run, epoch);
+        std::fs::create_dir_all(&m).unwrap();
+        empirical::pipeline::write_npy_u8(&m.join("samples.npy"), images).unwrap();
+        let p = CurvePoint {
+            epoch,
+            step: 10 * epoch,
+            train_loss: Some(0.5),
+            train_seconds: 7.0,
+            n: images.len(),
+            invalid_pct: 100.0,
+            n_valid: 0,
+            coarse_violations: 0,
+            coarse_resolved: None,
+            r_squared: None,
+            error: None,
+            bias_part: None,
+            variance_part: None,
+            error_interval: None,
+            r_squared_interval: None,
+        };
+        std::fs::write(m.join("point.json"), serde_json::to_vec(&p).unwrap()).unwrap();
+        points.push(p);
+    }
+    let c = curve::Curve {
+        task: cfg.task,
+        epochs: vec![1, 2],
+        points,
+    };
+    curve::write_curve(&run, &c).unwrap();
+    (dir, run, cfg)
+}
+
+#[test]
+fn rescoring_evaluates_kept_samples_again_and_fills_intervals_from_per_image_csv() {
+    // contrastive images break the fine rule by 0.8x and 1.2x: a nonzero Error with spread
+    let ds = empirical_rules::generate(&empirical_rules::GenConfig {
+        task: Task::A,
+        n: 60,
+        size: 32,
+        seed: 5,
+        kind: empirical_rules::Kind::Contrastive { delta: 0.2 },
+    })
+    .unwrap();
+    let (_dir, run, cfg) = run_with_scored_samples(&ds.images);
+    let (c, how) = curve::rescore(&cfg, &run).unwrap();
+    assert_eq!(how, vec![curve::Rescored::Samples; 2]);
+    let p = &c.points[0];
+    // the training fields are kept, the scores are the evaluator's
+    assert_eq!(
+        (p.step, p.train_loss, p.train_seconds),
+        (10, Some(0.5), 7.0)
+    );
+    assert!(p.n_valid > 30, "{p:?}");
+    let (e, iv) = (p.error.unwrap(), p.error_interval.unwrap());
+    assert!(e > 0.0 && iv.lo < iv.hi, "{p:?}");
+    assert!(p.r_squared_interval.is_some());
+    assert_eq!(curve::load(&run).unwrap(), c);
+    // rescoring with an unchanged evaluator changes nothing
+    assert_eq!(curve::rescore(&cfg, &run).unwrap().0, c);
+
+    // milestone 2's samples are not kept: its point keeps its scores and gets intervals from
+    // per_image.csv, the same pairs as the full evaluation (to the CSV's 8 decimals)
+    let m2 = curve::milestone_dir(&run, 2);
+    std::fs::remove_file(m2.join("samples.npy")).unwrap();
+    let stripped = CurvePoint {
+        error_interval: None,
+        r_squared_interval: None,
+        ..c.points[1].clone()
+    };
+    std::fs::write(
+        m2.join("point.json"),
+        serde_json::to_vec(&stripped).unwrap(),
+    )
+    .unwrap();
+    let (again, how) = curve::rescore(&cfg, &run).unwrap();
+    assert_eq!(
+        how,
+        vec![curve::Rescored::Samples, curve::Rescored::IntervalsOnly]
+    );
+    let (full, csv) = (
+        c.points[1].error_interval.unwrap(),
+        again.points[1].error_interval.unwrap(),
+    );
+    assert!(
+        (full.lo - csv.lo).abs() < 1e-6 && (full.hi - csv.hi).abs() < 1e-6,
+        "{full:?} vs {csv:?}"
+    );
+    assert_eq!(again.points[1].error, c.points[1].error);
+
+    // a milestone with neither file is refused before anything is written
+    std::fs::remove_file(m2.join("per_image.csv")).unwrap();
+    let before = std::fs::read(run.layout().curve()).unwrap();
+    let err = curve::rescore(&cfg, &run).unwrap_err();
+    assert!(err.to_string().contains("neither"), "{err}");
+    assert_eq!(std::fs::read(run.layout().curve()).unwrap(), before);
+}

@@ -399,6 +399,12 @@ fn sweep(a: &Args) -> Result<Outcome, PlotError> {
                         value: v,
                         r_squared: e.fit.r_squared,
                         error: e.total,
+                        r_squared_interval: r
+                            .report
+                            .summary
+                            .eq4_interval
+                            .map(|i| i.r_squared.into()),
+                        error_interval: r.report.summary.eq4_interval.map(|i| i.error.into()),
                         run: r.name.clone(),
                     });
                 }
@@ -457,6 +463,8 @@ fn curve(a: &Args) -> Result<Outcome, PlotError> {
                     value: p.epoch as f64,
                     r_squared: p.r_squared?,
                     error: p.error?,
+                    r_squared_interval: p.r_squared_interval.map(Into::into),
+                    error_interval: p.error_interval.map(Into::into),
                     run: name.clone(),
                 })
             })

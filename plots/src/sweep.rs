@@ -19,6 +19,10 @@ pub struct SweepPoint {
     pub r_squared: f64,
     /// Eq. 4 Error.
     pub error: f64,
+    /// Intervals `(lo, hi)` of `r_squared` and `error` (e.g. the evaluator's bootstrap over the
+    /// samples), drawn as error bars; `None` draws none.
+    pub r_squared_interval: Option<(f64, f64)>,
+    pub error_interval: Option<(f64, f64)>,
     /// Run directory name, for the caption.
     pub run: String,
 }
@@ -112,6 +116,18 @@ impl SweepFigure {
         names.sort_unstable();
         names.into_iter().map(Some).collect()
     }
+
+    /// Whether the setting is drawn on a log axis: all values positive and spanning a factor 8
+    /// or more (doubling milestones, training-set sizes), so that equal ratios look equal.
+    fn log_x(&self) -> bool {
+        let (lo, hi) = self
+            .points
+            .iter()
+            .fold((f64::INFINITY, 0.0f64), |(l, h), p| {
+                (l.min(p.value), h.max(p.value))
+            });
+        lo > 0.0 && hi / lo >= 8.0
+    }
 }
 
 impl Figure for SweepFigure {
@@ -122,42 +138,61 @@ impl Figure for SweepFigure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
         let (title, body) = root.split_vertically(44);
         let lines = self.lines();
+        let bars = self
+            .points
+            .iter()
+            .any(|p| p.r_squared_interval.is_some() || p.error_interval.is_some());
         title
             .draw(&Text::new(
                 format!(
-                    "Task {}: fine-rule fit of DDPM samples vs {} ({})",
+                    "Task {}: fine-rule fit of DDPM samples vs {} ({}{})",
                     self.task.letter(),
                     self.variable,
                     self.grouping.counted(self.points.len(), lines.len()),
+                    if bars { "; bars: 95 % bootstrap" } else { "" },
                 ),
                 (16, 12),
                 text(20.0),
             ))
             .map_err(draw_err)?;
         let cells = body.split_evenly((1, 2));
+        let log_x = self.log_x();
+        let ax = |v: f64| if log_x { v.log2() } else { v };
         let (xl, xh) =
-            padded_range(self.points.iter().map(|p| p.value), 0.08).unwrap_or((0.0, 1.0));
+            padded_range(self.points.iter().map(|p| ax(p.value)), 0.08).unwrap_or((0.0, 1.0));
+        let x_desc = if log_x {
+            format!("{} (log scale)", self.variable)
+        } else {
+            self.variable.clone()
+        };
+        let power_of_two = |v: &f64| format!("{:.0}", v.exp2());
+        // Runs drawn side by side are shifted apart a little, so their error bars do not overlap.
+        let shift = |i: usize| (i as f64 - (lines.len() - 1) as f64 / 2.0) * 0.012 * (xh - xl);
         // R² rises and the Error falls with training: each legend goes in the
         // corner its curves leave empty.
-        type Metric = Box<dyn Fn(&SweepPoint) -> f64>;
+        type Metric = Box<dyn Fn(&SweepPoint) -> (f64, Option<(f64, f64)>)>;
         let series: [(&str, Metric, RGBColor, SeriesLabelPosition); 2] = [
             (
                 "R² of the OLS fit (dimensionless)",
-                Box::new(|p| p.r_squared),
+                Box::new(|p| (p.r_squared, p.r_squared_interval)),
                 BLUE,
                 SeriesLabelPosition::UpperLeft,
             ),
             (
                 "Eq. 4 Error (feature units, fraction of image)",
-                Box::new(|p| p.error),
+                Box::new(|p| (p.error, p.error_interval)),
                 RED,
                 SeriesLabelPosition::UpperRight,
             ),
         ];
         for ((label, f, colour, legend_at), area) in series.iter().zip(cells.iter()) {
-            let ys: Vec<f64> = self.points.iter().map(f).collect();
+            let ys: Vec<(f64, Option<(f64, f64)>)> = self.points.iter().map(f).collect();
             let (yl, yh) = padded_range(
-                ys.iter().copied().filter(|v| v.is_finite()).chain([0.0]),
+                ys.iter()
+                    .flat_map(|(y, iv)| [Some(*y), iv.map(|i| i.0), iv.map(|i| i.1)])
+                    .flatten()
+                    .filter(|v| v.is_finite())
+                    .chain([0.0]),
                 0.1,
             )
             .unwrap_or((0.0, 1.0));
@@ -167,27 +202,31 @@ impl Figure for SweepFigure {
                 .y_label_area_size(60)
                 .build_cartesian_2d(xl..xh, yl..yh)
                 .map_err(draw_err)?;
-            chart
-                .configure_mesh()
-                .x_desc(self.variable.clone())
+            let mut mesh = chart.configure_mesh();
+            mesh.x_desc(x_desc.clone())
                 .y_desc(*label)
                 .label_style(text(13.0))
                 .axis_desc_style(text(14.0))
-                .light_line_style(WHITE)
-                .draw()
-                .map_err(draw_err)?;
+                .light_line_style(WHITE);
+            if log_x {
+                // one tick per power of two (a unit step of log2 up to 10 doublings)
+                mesh.x_labels((xh - xl).ceil() as usize + 1)
+                    .x_label_formatter(&power_of_two);
+            }
+            mesh.draw().map_err(draw_err)?;
             for (i, run) in lines.iter().enumerate() {
                 let c = match run {
                     Some(_) => PALETTE[i % PALETTE.len()],
                     None => *colour,
                 };
-                let pts: Vec<(f64, f64)> = self
+                let chosen: Vec<(f64, f64, Option<(f64, f64)>)> = self
                     .points
                     .iter()
                     .zip(&ys)
-                    .filter(|(p, y)| y.is_finite() && run.is_none_or(|r| p.run == r))
-                    .map(|(p, y)| (p.value, *y))
+                    .filter(|(p, (y, _))| y.is_finite() && run.is_none_or(|r| p.run == r))
+                    .map(|(p, &(y, iv))| (ax(p.value) + shift(i), y, iv))
                     .collect();
+                let pts: Vec<(f64, f64)> = chosen.iter().map(|&(x, y, _)| (x, y)).collect();
                 let drawn = chart
                     .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
                     .map_err(draw_err)?;
@@ -196,6 +235,12 @@ impl Figure for SweepFigure {
                         PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
                     });
                 }
+                chart
+                    .draw_series(chosen.iter().filter_map(|&(x, y, iv)| {
+                        let (lo, hi) = iv.filter(|(lo, hi)| lo.is_finite() && hi.is_finite())?;
+                        Some(ErrorBar::new_vertical(x, lo, y, hi, c.stroke_width(1), 8))
+                    }))
+                    .map_err(draw_err)?;
                 chart
                     .draw_series(pts.iter().map(|&(x, y)| Circle::new((x, y), 5, c.filled())))
                     .map_err(draw_err)?;

@@ -149,6 +149,8 @@ fn curve_figure_from_a_runs_curve_json() {
         error: r2.map(|r| 1.0 - r),
         bias_part: r2.map(|r| (1.0 - r) / 2.0),
         variance_part: r2.map(|r| (1.0 - r) / 2.0),
+        error_interval: None,
+        r_squared_interval: None,
     };
     let write = |points: Vec<CurvePoint>| {
         let c = Curve {

@@ -174,25 +174,34 @@ fn sweep_writes_and_rejects_empty() {
             value: 200.0,
             r_squared: 0.19,
             error: 0.4,
+            r_squared_interval: None,
+            error_interval: None,
             run: "e200".into(),
         },
         SweepPoint {
             value: 400.0,
             r_squared: 0.85,
             error: 0.25,
+            r_squared_interval: Some((0.8, 0.9)),
+            error_interval: Some((0.2, 0.3)),
             run: "e400".into(),
         },
         SweepPoint {
             value: 800.0,
             r_squared: 0.86,
             error: 0.24,
+            r_squared_interval: None,
+            error_interval: None,
             run: "e800".into(),
         },
     ];
-    check_written(
+    let svg = check_written(
         &SweepFigure::new("training epochs", Task::A, pts).unwrap(),
         "sweep",
     );
+    // settings spanning a factor 4 stay on a linear axis; one point has bars, so the title says so
+    assert!(!svg.contains("log scale"), "linear axis expected");
+    assert!(svg.contains("bootstrap"), "the bars are not named");
     assert!(matches!(
         SweepFigure::new("epochs", Task::A, vec![]),
         Err(PlotError::Empty { .. })
@@ -230,6 +239,8 @@ fn curve_of_several_runs_draws_one_line_per_run() {
         value,
         r_squared,
         error,
+        r_squared_interval: Some((r_squared - 0.05, r_squared + 0.05)),
+        error_interval: Some((error - 0.05, error + 0.05)),
         run: run.into(),
     };
     let pts = vec![
@@ -237,6 +248,7 @@ fn curve_of_several_runs_draws_one_line_per_run() {
         pt(100.0, 0.69, 0.19, "A-s0"),
         pt(50.0, 0.20, 0.60, "A-s1"),
         pt(100.0, 0.60, 0.25, "A-s1"),
+        pt(400.0, 0.90, 0.05, "A-s1"),
     ];
     let fig = SweepFigure::new("training epochs", Task::A, pts)
         .unwrap()
@@ -247,4 +259,8 @@ fn curve_of_several_runs_draws_one_line_per_run() {
         svg.contains("A-s0") && svg.contains("A-s1"),
         "legend lacks a run"
     );
+    // milestones spanning a factor 8: a log axis, ticked at powers of two
+    assert!(svg.contains("log scale"), "log axis expected");
+    let label = |t: &str| svg.lines().any(|l| l.trim() == t);
+    assert!(label("128") && label("256"), "power-of-two ticks expected");
 }

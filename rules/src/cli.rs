@@ -235,6 +235,45 @@ pub fn write_per_image_csv(report: &EvalReport, path: &Path) -> Result<()> {
     })
 }
 
+/// The fine-rule pairs `(x, y)` of the valid images of a per-image CSV
+/// ([`write_per_image_csv`]), in row order: the pairs a summary's Eq. 4 rests on.
+pub fn read_per_image_pairs(path: &Path) -> Result<(Vec<f64>, Vec<f64>)> {
+    let bad = |message: String| crate::Error::Report {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut rd = csv::Reader::from_path(path).map_err(|e| bad(e.to_string()))?;
+    let head = rd.headers().map_err(|e| bad(e.to_string()))?.clone();
+    let col = |name: &str| {
+        head.iter()
+            .position(|h| h == name)
+            .ok_or_else(|| bad(format!("no `{name}` column")))
+    };
+    let (cv, cx, cy) = (col("valid")?, col("x")?, col("y")?);
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for (i, row) in rd.records().enumerate() {
+        let row = row.map_err(|e| bad(e.to_string()))?;
+        let cell = |c: usize| row.get(c).unwrap_or("").trim();
+        if cell(cv) != "true" {
+            continue;
+        }
+        let num = |c: usize| -> Result<Option<f64>> {
+            match cell(c) {
+                "" => Ok(None),
+                t => t
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| bad(format!("row {}: `{t}` is not a number", i + 1))),
+            }
+        };
+        if let (Some(x), Some(y)) = (num(cx)?, num(cy)?) {
+            xs.push(x);
+            ys.push(y);
+        }
+    }
+    Ok((xs, ys))
+}
+
 /// Run `eval`: writes `--out` (JSON EvalReport) and the per-image CSV, prints the summary.
 pub fn run_eval(a: &EvalArgs) -> Result<()> {
     let cfg = a.config();

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::eval::Summary;
+use crate::eval::{Interval, Summary};
 use crate::task::Task;
 
 /// The collected curve of a run (`curve.json`).
@@ -42,6 +42,13 @@ pub struct CurvePoint {
     pub error: Option<f64>,
     pub bias_part: Option<f64>,
     pub variance_part: Option<f64>,
+    /// 95 % bootstrap intervals of `error` and `r_squared` over the milestone's samples
+    /// ([`crate::eval::interval`]): the evaluation's own noise at this sample count. `None`
+    /// where the fit is undefined or in points written before they were measured.
+    #[serde(default)]
+    pub error_interval: Option<Interval>,
+    #[serde(default)]
+    pub r_squared_interval: Option<Interval>,
 }
 
 impl CurvePoint {
@@ -67,6 +74,8 @@ impl CurvePoint {
             error: s.eq4.as_ref().map(|e| e.total),
             bias_part: s.eq4.as_ref().map(|e| e.bias_part),
             variance_part: s.eq4.as_ref().map(|e| e.variance_part),
+            error_interval: s.eq4_interval.map(|i| i.error),
+            r_squared_interval: s.eq4_interval.map(|i| i.r_squared),
         }
     }
 }
@@ -90,11 +99,13 @@ fn cell(v: Option<f64>, prec: usize) -> String {
 pub fn to_csv(curve: &Curve) -> String {
     let mut s = String::from(
         "epoch,step,train_loss,train_seconds,n,invalid_pct,n_valid,coarse_violations,\
-         r_squared,error,bias_part,variance_part\n",
+         r_squared,error,bias_part,variance_part,error_lo,error_hi,r_squared_lo,r_squared_hi\n",
     );
     for p in &curve.points {
+        let (elo, ehi) = bounds(p.error_interval);
+        let (rlo, rhi) = bounds(p.r_squared_interval);
         s.push_str(&format!(
-            "{},{},{},{:.1},{},{:.2},{},{},{},{},{},{}\n",
+            "{},{},{},{:.1},{},{:.2},{},{},{},{},{},{},{},{},{},{}\n",
             p.epoch,
             p.step,
             cell(p.train_loss, 6),
@@ -107,20 +118,28 @@ pub fn to_csv(curve: &Curve) -> String {
             cell(p.error, 4),
             cell(p.bias_part, 4),
             cell(p.variance_part, 4),
+            cell(elo, 4),
+            cell(ehi, 4),
+            cell(rlo, 4),
+            cell(rhi, 4),
         ));
     }
     s
+}
+
+fn bounds(i: Option<Interval>) -> (Option<f64>, Option<f64>) {
+    (i.map(|i| i.lo), i.map(|i| i.hi))
 }
 
 /// The curve as a printed table.
 pub fn format_table(curve: &Curve) -> String {
     let opt = |v: Option<f64>, p: usize| v.map_or("-".into(), |x| format!("{x:.p$}"));
     let mut s = String::from(
-        "epoch |   step  | train loss | invalid % | coarse viol. |  R^2   | Error  |  bias  |  var\n",
+        "epoch |   step  | train loss | invalid % | coarse viol. |  R^2   | Error  |  bias  |  var   | Error 95 %\n",
     );
     for p in &curve.points {
         s.push_str(&format!(
-            "{:>5} | {:>7} | {:>10} | {:>9.2} | {:>12} | {:>6} | {:>6} | {:>6} | {:>6}\n",
+            "{:>5} | {:>7} | {:>10} | {:>9.2} | {:>12} | {:>6} | {:>6} | {:>6} | {:>6} | {}\n",
             p.epoch,
             p.step,
             opt(p.train_loss, 5),
@@ -130,6 +149,8 @@ pub fn format_table(curve: &Curve) -> String {
             opt(p.error, 4),
             opt(p.bias_part, 4),
             opt(p.variance_part, 4),
+            p.error_interval
+                .map_or("-".into(), |i| format!("[{:.4}, {:.4}]", i.lo, i.hi)),
         ));
     }
     s

@@ -27,6 +27,14 @@ pub struct CurveArgs {
     /// Continue the curve in this directory (its config.toml and milestones).
     #[arg(long, conflicts_with_all = ["task", "preset", "config", "seed", "out", "n"])]
     pub resume: Option<PathBuf>,
+    /// With --resume: score the measured milestones again from their samples.npy with the
+    /// evaluator as it now is (rewrites their results and the curve files; trains nothing);
+    /// a milestone whose samples are not kept gets only its bootstrap intervals, from its
+    /// per_image.csv.
+    /// A curve still training in the same directory rewrites curve.json from its own points at
+    /// its next milestone: rescore after it has stopped.
+    #[arg(long, requires = "resume", conflicts_with = "epochs")]
+    pub rescore: bool,
 }
 
 /// 25, 50, 100, ... below `paper`, then `paper`.
@@ -39,6 +47,29 @@ pub fn default_epochs(paper: u64) -> Vec<u64> {
 }
 
 pub(super) fn cmd_curve(a: &CurveArgs) -> Result<()> {
+    if let (true, Some(dir)) = (a.rescore, &a.resume) {
+        let run = RunDir::open(dir)?;
+        let (c, how) = curve::rescore(&run.read_config()?, &run)?;
+        print!("{}", curve::format_table(&c));
+        let only: Vec<String> = c
+            .points
+            .iter()
+            .zip(&how)
+            .filter(|(_, h)| **h == curve::Rescored::IntervalsOnly)
+            .map(|(p, _)| p.epoch.to_string())
+            .collect();
+        if !only.is_empty() {
+            println!(
+                "samples not kept at epochs {}: only their intervals were computed, from per_image.csv",
+                only.join(", ")
+            );
+        }
+        println!(
+            "curve scored again in {}",
+            curve::curve_path(&run).display()
+        );
+        return Ok(());
+    }
     let (cfg, run, epochs, created) = match &a.resume {
         Some(dir) => {
             let run = RunDir::open(dir)?;

@@ -3,6 +3,7 @@
 //! per image, then the summary (Table 1, Figs 3-5, Eq. 4). See [`measure`], [`features`] and
 //! [`validity`] for every step and its documented choice.
 pub mod features;
+pub mod interval;
 pub mod labelled;
 pub mod measure;
 pub mod summary;
@@ -14,6 +15,7 @@ use crate::io::Loaded;
 use crate::task::Task;
 use hidden_rules_core::eq4::Ddof;
 use image::RgbImage;
+pub use interval::{Bootstrap, Eq4Interval, Interval};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -7,6 +7,7 @@
 //! scored (it removes the worst violators first and so flatters a model), while per-coordinate
 //! trimming removes marginal extremes of `x` and `y` independently of the rule. All three
 //! variants (none, per coordinate, ratio) are reported in `eq4_by_trim`.
+use super::interval::{self, Eq4Interval};
 use super::{EvalConfig, ImageResult};
 use crate::task::Task;
 use hidden_rules_core::eq4::{eq4_error, Eq4Error, Trim};
@@ -170,6 +171,10 @@ pub struct Summary {
     pub eq4: Option<Eq4Error>,
     /// Eq. 4 under every variant.
     pub eq4_by_trim: Vec<TrimmedEq4>,
+    /// Bootstrap intervals of `eq4` (the default trimming; [`super::interval`]); `None` where
+    /// the fit is undefined or in files written before it existed.
+    #[serde(default)]
+    pub eq4_interval: Option<Eq4Interval>,
     /// Share of valid images whose ratio `y/x` lies within `k +- within_tol` (Fig. 5a).
     pub within_001_share: f64,
     pub within_001_count: usize,
@@ -239,6 +244,7 @@ pub fn summarise(
         .iter()
         .find(|t| t.trim == cfg.default_trim.name())
         .and_then(|t| t.eq4);
+    let eq4_interval = eq4.and_then(|_| interval::of_summary_pairs(task, &xs, &ys, cfg));
     let ratios: Vec<f64> = valid.iter().filter_map(|r| r.ratio).collect();
     let within = ratios
         .iter()
@@ -270,6 +276,7 @@ pub fn summarise(
         default_trim: cfg.default_trim.name().into(),
         eq4,
         eq4_by_trim,
+        eq4_interval,
         within_001_share: if valid.is_empty() {
             0.0
         } else {
