@@ -27,6 +27,9 @@ pub struct SweepPoint {
     pub run: String,
 }
 
+/// An interval `(lo, hi)` drawn as an error bar.
+type Bar = (f64, f64);
+
 /// What one point of a [`SweepFigure`] is, and which points one line joins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Grouping {
@@ -170,7 +173,7 @@ impl Figure for SweepFigure {
         let shift = |i: usize| (i as f64 - (lines.len() - 1) as f64 / 2.0) * 0.012 * (xh - xl);
         // R² rises and the Error falls with training: each legend goes in the
         // corner its curves leave empty.
-        type Metric = Box<dyn Fn(&SweepPoint) -> (f64, Option<(f64, f64)>)>;
+        type Metric = Box<dyn Fn(&SweepPoint) -> (f64, Option<Bar>)>;
         let series: [(&str, Metric, RGBColor, SeriesLabelPosition); 2] = [
             (
                 "R² of the OLS fit (dimensionless)",
@@ -186,7 +189,7 @@ impl Figure for SweepFigure {
             ),
         ];
         for ((label, f, colour, legend_at), area) in series.iter().zip(cells.iter()) {
-            let ys: Vec<(f64, Option<(f64, f64)>)> = self.points.iter().map(f).collect();
+            let ys: Vec<(f64, Option<Bar>)> = self.points.iter().map(f).collect();
             let (yl, yh) = padded_range(
                 ys.iter()
                     .flat_map(|(y, iv)| [Some(*y), iv.map(|i| i.0), iv.map(|i| i.1)])
@@ -219,7 +222,7 @@ impl Figure for SweepFigure {
                     Some(_) => PALETTE[i % PALETTE.len()],
                     None => *colour,
                 };
-                let chosen: Vec<(f64, f64, Option<(f64, f64)>)> = self
+                let chosen: Vec<(f64, f64, Option<Bar>)> = self
                     .points
                     .iter()
                     .zip(&ys)
