@@ -22,7 +22,7 @@ use crate::rundir::{write_atomic, RunDir};
 use crate::train;
 use empirical_rules::color::RangeSet;
 pub use empirical_rules::curve::{format_table, to_csv, Curve, CurvePoint};
-use empirical_rules::eval::{interval, EvalConfig};
+use empirical_rules::eval::interval;
 
 /// Options of [`run_curve`].
 #[derive(Clone, Debug, Default)]
@@ -214,7 +214,12 @@ pub fn rescore(cfg: &RunConfig, run: &RunDir) -> Result<(Curve, Vec<Rescored>)> 
                 let (x, y) = empirical_rules::cli::read_per_image_pairs(&dir.join("per_image.csv"))
                     .map_err(rules)?;
                 let iv = old.error.and_then(|_| {
-                    interval::of_summary_pairs(cfg.task, &x, &y, &EvalConfig::default())
+                    interval::of_summary_pairs(
+                        cfg.task,
+                        &x,
+                        &y,
+                        &pipeline::eval_config(RangeSet::Loose),
+                    )
                 });
                 CurvePoint {
                     error_interval: iv.map(|i| i.error),

@@ -237,6 +237,14 @@ pub fn write_grid(images: &[RgbImage], cols: usize, path: &Path) -> Result<()> {
     write_atomic(path, buf.get_ref())
 }
 
+/// The evaluator settings of [`evaluate_to`]: the defaults with the colour ranges `ranges`.
+pub fn eval_config(ranges: RangeSet) -> EvalConfig {
+    EvalConfig {
+        ranges,
+        ..EvalConfig::default()
+    }
+}
+
 /// Evaluate images of `cfg.task` and write `dir/<stem>.json` (an EvalReport) and
 /// `dir/<stem>_per_image.csv` (`results.json` / `per_image.csv` for stem "results").
 pub fn evaluate_to(
@@ -247,11 +255,8 @@ pub fn evaluate_to(
     stem: &str,
 ) -> Result<EvalReport> {
     let task = data::task_of(cfg)?;
-    let ec = EvalConfig {
-        ranges,
-        ..EvalConfig::default()
-    };
-    let report = evaluate(task, images, &ec).map_err(|e| Error::Rules(e.to_string()))?;
+    let report =
+        evaluate(task, images, &eval_config(ranges)).map_err(|e| Error::Rules(e.to_string()))?;
     let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Other(e.to_string()))?;
     write_atomic(&dir.join(format!("{stem}.json")), &json)?;
     let csv_name = if stem == "results" {
