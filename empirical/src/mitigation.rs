@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::classifier::{self, config::Arch};
-use crate::config::{Preset, RunConfig};
+use crate::config::{Preset, RunConfig, SampleConfig, SampleMethod};
 use crate::error::{Error, Result};
 use crate::guidance::{self, GuidanceOptions};
 use crate::pipeline;
@@ -70,6 +70,23 @@ pub enum SamplerSource {
     /// The `[sample]` section stored in the checkpoint (the sampler of the preset when it was
     /// trained).
     Checkpoint,
+    /// The paper's sampler (Sec. 3.3, App. D.1): ancestral DDPM over all T steps,
+    /// sigma_t^2 = beta_t, with the preset's other sample settings.
+    Ancestral,
+}
+
+impl SamplerSource {
+    /// The `[sample]` settings this source gives a checkpoint of config `stored`.
+    pub fn sample_config(self, stored: &RunConfig) -> Result<SampleConfig> {
+        Ok(match self {
+            SamplerSource::Preset => RunConfig::preset(stored.preset, stored.task)?.sample,
+            SamplerSource::Ancestral => SampleConfig {
+                method: SampleMethod::Ddpm,
+                ..RunConfig::preset(stored.preset, stored.task)?.sample
+            },
+            SamplerSource::Checkpoint => stored.sample.clone(),
+        })
+    }
 }
 
 /// What one study produced (also written to `mitigation.json`).
@@ -157,9 +174,7 @@ pub fn run_mitigation<B: AutodiffBackend>(
             o.task
         )));
     }
-    if o.sampler == SamplerSource::Preset {
-        cfg.sample = RunConfig::preset(cfg.preset, cfg.task)?.sample;
-    }
+    cfg.sample = o.sampler.sample_config(&cfg)?;
     cfg.seed = o.seed;
     cfg.sample.n = o.n;
     cfg.sample.batch_size = o.batch;
@@ -282,4 +297,39 @@ pub fn run_mitigation<B: AutodiffBackend>(
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Other(e.to_string()))?;
     write_atomic(&o.root.join("mitigation.json"), &json)?;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sampler_sources_resolve_to_their_settings() {
+        let mut stored = RunConfig::preset(Preset::Cpu, Task::A).unwrap();
+        stored.sample.method = SampleMethod::Ddim;
+        stored.sample.ddim_steps = 25;
+        stored.sample.ddim_eta = 0.0;
+        let preset = RunConfig::preset(Preset::Cpu, Task::A).unwrap().sample;
+        assert_eq!(
+            SamplerSource::Checkpoint.sample_config(&stored).unwrap(),
+            stored.sample
+        );
+        assert_eq!(
+            SamplerSource::Preset.sample_config(&stored).unwrap(),
+            preset
+        );
+        let anc = SamplerSource::Ancestral.sample_config(&stored).unwrap();
+        assert_eq!(anc.method, SampleMethod::Ddpm);
+        assert_eq!(
+            (anc.n, anc.use_ema, anc.clip_x0),
+            (preset.n, preset.use_ema, preset.clip_x0)
+        );
+        // the ancestral sampler visits every one of the T steps (Sec. 3.3: T = 1000)
+        stored.sample = anc;
+        let opts = crate::pipeline::sampler_options(&stored);
+        assert_eq!(
+            crate::sampler::step_sequence(&opts, stored.diffusion.timesteps).len(),
+            1000
+        );
+    }
 }

@@ -26,8 +26,9 @@ pub struct MitigateArgs {
     /// Folder with the DDPM checkpoints `<task>.ckpt` [default: the shipped ones].
     #[arg(long)]
     pub checkpoint_dir: Option<PathBuf>,
-    /// Sampler settings: `preset` (the main job's: the checkpoint preset's current sampler) or
-    /// `checkpoint` (the `[sample]` section stored with the weights).
+    /// Sampler settings: `preset` (the main job's: the checkpoint preset's current sampler),
+    /// `checkpoint` (the `[sample]` section stored with the weights) or `ancestral` (the paper's
+    /// 1000-step ancestral DDPM sampler).
     #[arg(long, value_enum, default_value_t = SamplerSource::Preset)]
     pub sampler: SamplerSource,
     /// Samples per sampler (the filtered set is a subset of the DDPM samples).
