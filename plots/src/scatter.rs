@@ -52,11 +52,19 @@ impl ScatterPanel {
     }
 }
 
+/// A panel with the points its trimming kept and its Eq. 4 fit.
+#[derive(Debug, Clone)]
+struct FittedPanel {
+    panel: ScatterPanel,
+    kept: Vec<(f64, f64)>,
+    fit: Eq4Error,
+}
+
 /// A row of scatter panels with their Eq. 4 fits.
 #[derive(Debug, Clone)]
 pub struct ScatterFigure {
     title: String,
-    panels: Vec<(ScatterPanel, Vec<(f64, f64)>, Eq4Error)>,
+    panels: Vec<FittedPanel>,
 }
 
 impl ScatterFigure {
@@ -71,8 +79,12 @@ impl ScatterFigure {
         }
         let mut out = Vec::new();
         for p in panels {
-            let (kept, e) = p.fit()?;
-            out.push((p, kept, e));
+            let (kept, fit) = p.fit()?;
+            out.push(FittedPanel {
+                panel: p,
+                kept,
+                fit,
+            });
         }
         Ok(ScatterFigure {
             title: title.into(),
@@ -82,7 +94,7 @@ impl ScatterFigure {
 
     /// The Eq. 4 result of each panel, in order.
     pub fn fits(&self) -> Vec<&Eq4Error> {
-        self.panels.iter().map(|(_, _, e)| e).collect()
+        self.panels.iter().map(|f| &f.fit).collect()
     }
 }
 
@@ -105,8 +117,8 @@ impl Figure for ScatterFigure {
         let cols = n.min(4);
         let rows = n.div_ceil(cols);
         let cells = body.split_evenly((rows, cols));
-        for ((p, kept, e), area) in self.panels.iter().zip(cells.iter()) {
-            draw_scatter(area, p, kept, e)?;
+        for (f, area) in self.panels.iter().zip(cells.iter()) {
+            draw_scatter(area, &f.panel, &f.kept, &f.fit)?;
         }
         Ok(())
     }

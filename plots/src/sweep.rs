@@ -222,14 +222,20 @@ impl Figure for SweepFigure {
                     Some(_) => PALETTE[i % PALETTE.len()],
                     None => *colour,
                 };
-                let chosen: Vec<(f64, f64, Option<Bar>)> = self
+                // (x, y, bar, whether the point tops every other run's point at its setting)
+                let chosen: Vec<(f64, f64, Option<Bar>, bool)> = self
                     .points
                     .iter()
                     .zip(&ys)
                     .filter(|(p, (y, _))| y.is_finite() && run.is_none_or(|r| p.run == r))
-                    .map(|(p, &(y, iv))| (ax(p.value) + shift(i), y, iv))
+                    .map(|(p, &(y, iv))| {
+                        let top = self.points.iter().zip(&ys).all(|(q, (yq, _))| {
+                            q.run == p.run || q.value != p.value || !yq.is_finite() || *yq <= y
+                        });
+                        (ax(p.value) + shift(i), y, iv, top)
+                    })
                     .collect();
-                let pts: Vec<(f64, f64)> = chosen.iter().map(|&(x, y, _)| (x, y)).collect();
+                let pts: Vec<(f64, f64)> = chosen.iter().map(|&(x, y, _, _)| (x, y)).collect();
                 let drawn = chart
                     .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
                     .map_err(draw_err)?;
@@ -239,7 +245,7 @@ impl Figure for SweepFigure {
                     });
                 }
                 chart
-                    .draw_series(chosen.iter().filter_map(|&(x, y, iv)| {
+                    .draw_series(chosen.iter().filter_map(|&(x, y, iv, _)| {
                         let (lo, hi) = iv.filter(|(lo, hi)| lo.is_finite() && hi.is_finite())?;
                         Some(ErrorBar::new_vertical(x, lo, y, hi, c.stroke_width(1), 8))
                     }))
@@ -247,11 +253,19 @@ impl Figure for SweepFigure {
                 chart
                     .draw_series(pts.iter().map(|&(x, y)| Circle::new((x, y), 5, c.filled())))
                     .map_err(draw_err)?;
+                // Value labels in the line's colour: above a point that tops the other runs at
+                // its setting, below the others, so that close runs stay readable.
+                let style = text(12.0).color(&c);
                 chart
-                    .draw_series(
-                        pts.iter()
-                            .map(|&(x, y)| Text::new(format!("{y:.3}"), (x, y), text(12.0))),
-                    )
+                    .draw_series(chosen.iter().map(|&(x, y, _, top)| {
+                        let offset = if top && lines.len() > 1 {
+                            (5, -16)
+                        } else {
+                            (5, 2)
+                        };
+                        EmptyElement::at((x, y))
+                            + Text::new(format!("{y:.3}"), offset, style.clone())
+                    }))
                     .map_err(draw_err)?;
             }
             if lines.len() > 1 {
