@@ -4,7 +4,7 @@ and Eq. 4, equal to the ``results.json`` the ``eval`` command writes."""
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -87,6 +87,31 @@ class Report:
     def eq4_by_trim(self) -> Dict[str, Optional[Dict[str, Any]]]:
         """Eq. 4 under every trimming variant, by name (``None`` where no fit was possible)."""
         return {t["trim"]: t["eq4"] for t in self.summary["eq4_by_trim"]}
+
+    @property
+    def eq4_interval(self) -> Optional[Dict[str, Any]]:
+        """95 % percentile-bootstrap intervals of :attr:`eq4`: the valid images' ``(x, y)``
+        pairs resampled with replacement (``bootstrap``: ``resamples``, ``level``, ``seed``),
+        each resample trimmed and fitted as :attr:`eq4` is; ``error``, ``bias_part``,
+        ``variance_part`` and ``r_squared`` each as ``{"lo", "hi"}``. ``None`` when no line
+        could be fitted."""
+        return self.summary.get("eq4_interval")
+
+    def _interval(self, name: str) -> Optional[Tuple[float, float]]:
+        iv = self.eq4_interval
+        if iv is None or iv.get(name) is None:
+            return None
+        return float(iv[name]["lo"]), float(iv[name]["hi"])
+
+    @property
+    def error_interval(self) -> Optional[Tuple[float, float]]:
+        """``(lo, hi)`` of the bootstrap interval of :attr:`error`."""
+        return self._interval("error")
+
+    @property
+    def r_squared_interval(self) -> Optional[Tuple[float, float]]:
+        """``(lo, hi)`` of the bootstrap interval of :attr:`r_squared`."""
+        return self._interval("r_squared")
 
     def _eq4_field(self, *path: str) -> Optional[float]:
         e: Any = self.eq4

@@ -105,6 +105,21 @@ def test_eq4_agrees_with_numpy() -> None:
     assert s["variance_part"] > e["variance_part"]
 
 
+def test_bootstrap_intervals_of_the_fit() -> None:
+    r = hr.evaluate(hr.generate("A", 120, seed=5).images, "A")
+    iv = r.summary["eq4_interval"]
+    assert r.eq4_interval == iv and iv["n"] == r.n_valid
+    assert r.error_interval == (iv["error"]["lo"], iv["error"]["hi"])
+    assert r.r_squared_interval == (iv["r_squared"]["lo"], iv["r_squared"]["hi"])
+    lo, hi = r.error_interval
+    assert 0.0 <= lo <= hi
+    lo, hi = r.r_squared_interval
+    assert lo <= hi <= 1.0
+    # no valid image, no fit: no interval
+    blank = hr.evaluate(np.zeros((4, 32, 32, 3), dtype=np.uint8), "A")
+    assert blank.eq4 is None and blank.eq4_interval is None and blank.error_interval is None
+
+
 def test_evaluation_releases_the_gil() -> None:
     images = _native.images_from_array(hr.generate("A", 600, seed=1).images)
     count = [0]
